@@ -1,0 +1,1 @@
+"""COSEM object model: OBIS codes and interface-class attribute/method tables (Blue Book)."""

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Set up everything meterreader needs on a fresh Debian/Ubuntu machine, then run it.
+#   scripts/dev.sh app  [ARGS]   install, then start the application on the built-in simulator
+#   scripts/dev.sh test [ARGS]   install, then run the whole test suite (ARGS go to pytest)
+#   scripts/dev.sh setup         install only
+# Idempotent: apt packages are installed only when missing, the venv is reused while
+# pyproject.toml is unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+VENV="$ROOT/.venv"
+PY=${PYTHON:-python3}
+
+APT_PACKAGES=(libgl1 libegl1 libglib2.0-0 libdbus-1-3 libfontconfig1 fonts-dejavu-core
+  libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
+  libxcb-render-util0 libxcb-shape0 xvfb xauth socat poppler-utils)
+
+log() { printf '[meterreader setup] %s\n' "$*" >&2; }
+
+install_system_packages() {
+  command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 || {
+    log "not a Debian-family system: install the equivalents of ${APT_PACKAGES[*]} yourself"
+    return 0
+  }
+  local missing=() p
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  # Debian's own python3 ships venv without ensurepip until python3-venv is installed.
+  if ! "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1; then missing+=(python3-venv); fi
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  log "installing system packages: ${missing[*]}"
+  $sudo apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_python_packages() {
+  local stamp="$VENV/.meterreader-installed" want
+  want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+  if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return 0
+  fi
+  [ -x "$VENV/bin/python" ] || { log "creating $VENV"; "$PY" -m venv "$VENV"; }
+  log "installing meterreader and its dependencies into $VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$VENV/bin/python" -m pip install -q -e ".[dev]"
+  echo "$want" >"$stamp"
+}
+
+cmd=${1:-app}
+[ $# -gt 0 ] && shift
+install_system_packages
+install_python_packages
+case "$cmd" in
+  setup) log "ready: $VENV" ;;
+  app) exec "$VENV/bin/meterreader" demo "$@" ;;
+  test) cd "$ROOT" && exec env QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest -q "$@" ;;
+  *) log "unknown command '$cmd' (use app, test or setup)"; exit 2 ;;
+esac
