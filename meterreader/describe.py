@@ -50,5 +50,23 @@ def to_json(obj: Any) -> Any:
         for field in dataclasses.fields(obj):
             value = getattr(obj, field.name)
             out[field.name] = SECRET if (not field.repr and value) else to_json(value)
+        _annotate_cosem_reference(obj, out)
         return out
     return str(obj)
+
+
+def _annotate_cosem_reference(obj: Any, out: dict[str, Any]) -> None:
+    """Add readable names to attribute/method descriptors (class, OBIS, attribute or method)."""
+    class_id = getattr(obj, "class_id", None)
+    instance = getattr(obj, "instance_id", None)
+    if not isinstance(class_id, int) or not isinstance(instance, Obis):
+        return
+    from meterreader.cosem.interface_classes import attribute_name, class_name, method_name
+    out["class_name"] = class_name(class_id)
+    name = instance.name
+    if name:
+        out["object_name"] = name
+    if isinstance(getattr(obj, "attribute_id", None), int):
+        out["attribute_name"] = attribute_name(class_id, obj.attribute_id)
+    if isinstance(getattr(obj, "method_id", None), int):
+        out["method_name"] = method_name(class_id, obj.method_id)

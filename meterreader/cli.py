@@ -1,0 +1,102 @@
+"""``meterreader`` command line: the PDU translator now; meter reading subcommands follow.
+
+Exit codes (shared by all subcommands): 0 success, 1 malformed input / decode failure,
+2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from meterreader import __version__
+
+EXIT_OK = 0
+EXIT_DECODE = 1
+EXIT_USAGE = 2
+
+# Published vectors (../shared/vectors): SNRM, UA, AARQ, AARE of a public-client association,
+# then a GET of the clock.
+DEMO_EXCHANGE = (
+    ("client → meter: SNRM (open the HDLC link)", "7EA00802232193BD647E"),
+    ("meter → client: UA (link parameters granted)",
+     "7EA01F21022373E6C781801205019A06019A070400000001080400000001CCA27E"),
+    ("client → meter: AARQ (LLS password association)",
+     "6036A1090607608574050801018A0207808B0760857405080201AC0A80083132333435363738BE10040E01000000"
+     "065F1F0400007E1F04B0"),
+    ("meter → client: AARE (association accepted)",
+     "6129A109060760857405080101A203020100A305A103020100BE10040E0800065F1F040000501F01F40007"),
+    ("client → meter: GET clock 0.0.1.0.0.255 attribute 2", "C001C1000800000100 00FF0200"),
+)
+
+
+def _cmd_decode(args: argparse.Namespace) -> int:
+    from meterreader.translator import TranslationError, translate
+
+    text = " ".join(args.hex)
+    if text.strip() == "-":
+        text = sys.stdin.read()
+    try:
+        result = translate(text, layer=args.layer)
+    except TranslationError as exc:
+        print(f"meterreader decode: {exc}", file=sys.stderr)
+        return EXIT_DECODE
+    json.dump(result, sys.stdout, indent=None if args.compact else 2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from meterreader.translator import translate
+
+    print(f"meterreader {__version__}: protocol translator tour on a recorded IS 15959 exchange.")
+    print("(The built-in meter simulator and the desktop application are not built yet; see README.)")
+    for title, hex_text in DEMO_EXCHANGE:
+        print(f"\n== {title}\n   {hex_text.replace(' ', '')}")
+        print(json.dumps(translate(hex_text), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="meterreader",
+        description="DLMS/COSEM (IEC 62056) meter reading instrument for IS 15959 meters.")
+    parser.add_argument("--version", action="version", version=f"meterreader {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    decode = sub.add_parser(
+        "decode", help="translate HDLC frames, wrapper packets, APDUs or A-XDR data given in hex",
+        description="Translate hex into a JSON description of every protocol layer. Accepts HDLC "
+                    "frame(s), an IEC 62056-47 wrapper packet, an xDLMS/ACSE APDU or A-XDR Data; "
+                    "spaces, colons and newlines are ignored; '-' reads standard input.")
+    decode.add_argument("hex", nargs="+", help="hex bytes, e.g. 7E A0 0A 00 02 04 01 41 93 22 D0 7E")
+    decode.add_argument("--layer", choices=("hdlc", "wrapper", "apdu", "data"),
+                        help="decode as this layer instead of detecting it")
+    decode.add_argument("--compact", action="store_true", help="one-line JSON")
+    decode.set_defaults(func=_cmd_decode)
+
+    demo = sub.add_parser("demo", help="show the translator on a recorded IS 15959 exchange")
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
+        return int(exc.code or 0)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # e.g. piped into `head`
+        sys.stderr.close()
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
