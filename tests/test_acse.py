@@ -7,9 +7,6 @@ by hand from the ACSE/xDLMS ASN.1 and are cross-checked against the vectors' lay
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -22,13 +19,13 @@ from meterreader.dlms.acse import (
 )
 from meterreader.dlms.axdr import BitString
 from meterreader.dlms.errors import DecodeError, LocalProtocolError, Reason
+from shared_data import load_vectors
 from meterreader.dlms.initiate import (
     VAA_NAME_LN, VAA_NAME_SN, Conformance, InitiateRequest, InitiateResponse, decode_conformance,
     encode_conformance,
 )
 
-SHARED = Path(os.environ.get("MR_SHARED_DIR", Path(__file__).parents[1].parent / "shared"))
-VECTORS = json.loads((SHARED / "vectors" / "dlms_vectors.json").read_text())["apdu"]
+VECTORS = load_vectors()["apdu"]
 
 
 def _vector(prefix: str) -> bytes:

@@ -6,9 +6,7 @@ MR_SHARED_DIR) and require a name for each.
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -18,7 +16,7 @@ from meterreader.cosem.obis import Obis
 from meterreader.cosem.obis_names import obis_name, obis_names_catalogue
 from meterreader.dlms.errors import DecodeError, LocalProtocolError, Reason
 
-SHARED = Path(os.environ.get("MR_SHARED_DIR", Path(__file__).parents[1].parent / "shared"))
+from shared_data import shared_file
 OBIS_IN_TEXT = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){5}(?![\d.])")
 
 codes = st.builds(Obis, *[st.integers(0, 255)] * 6)
@@ -112,9 +110,7 @@ def test_ordering_and_hashing() -> None:
 # --- names ------------------------------------------------------------------------------------
 
 def _is15959_codes() -> list[str]:
-    path = SHARED / "IS15959.md"
-    if not path.exists():
-        pytest.skip(f"IS 15959 notes not found at {path}")
+    path = shared_file("IS15959.md")
     return sorted(set(OBIS_IN_TEXT.findall(path.read_text(encoding="utf-8"))))
 
 
