@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Sequence
 
 from meterreader import __version__
+from meterreader.dlms.errors import DlmsError
 
 EXIT_OK = 0
 EXIT_DECODE = 1
@@ -33,14 +35,27 @@ DEMO_EXCHANGE = (
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
-    from meterreader.translator import TranslationError, translate
+    from meterreader.dlms.secret import SecretBytes
+    from meterreader.dlms.security import SecurityKeys
+    from meterreader.translator import Decryption, TranslationError, parse_hex, translate
 
     text = " ".join(args.hex)
     if text.strip() == "-":
         text = sys.stdin.read()
     try:
-        result = translate(text, layer=args.layer)
-    except TranslationError as exc:
+        decryption = None
+        ek = args.ek or os.environ.get("METERREADER_EK")
+        ak = args.ak or os.environ.get("METERREADER_AK")
+        dk = args.dk or os.environ.get("METERREADER_DK")
+        if ek or ak or dk:
+            keys = SecurityKeys(
+                encryption_key=SecretBytes.from_hex(ek) if ek else None,
+                authentication_key=SecretBytes.from_hex(ak) if ak else None,
+                dedicated_key=SecretBytes.from_hex(dk) if dk else None)
+            title = parse_hex(args.system_title) if args.system_title else None
+            decryption = Decryption(keys=keys, system_title=title)
+        result = translate(text, layer=args.layer, decryption=decryption)
+    except (TranslationError, DlmsError) as exc:
         print(f"meterreader decode: {exc}", file=sys.stderr)
         return EXIT_DECODE
     json.dump(result, sys.stdout, indent=None if args.compact else 2, ensure_ascii=False)
@@ -75,6 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--layer", choices=("hdlc", "wrapper", "apdu", "data"),
                         help="decode as this layer instead of detecting it")
     decode.add_argument("--compact", action="store_true", help="one-line JSON")
+    decode.add_argument("--ek", metavar="HEX", help="global encryption key (32 hex digits) to "
+                        "decrypt ciphered APDUs; or environment METERREADER_EK")
+    decode.add_argument("--ak", metavar="HEX", help="authentication key (32 hex digits); or "
+                        "environment METERREADER_AK")
+    decode.add_argument("--dk", metavar="HEX", help="dedicated key for ded- APDUs; or "
+                        "environment METERREADER_DK")
+    decode.add_argument("--system-title", metavar="HEX",
+                        help="the sender's system title (8 bytes), needed for glo-/ded- APDUs")
     decode.set_defaults(func=_cmd_decode)
 
     demo = sub.add_parser("demo", help="show the translator on a recorded IS 15959 exchange")

@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import re
 import string
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from meterreader.describe import to_json
 from meterreader.dlms import axdr
 from meterreader.dlms.errors import DecodeError, DlmsError
 from meterreader.dlms.hdlc.frame import FrameType, HdlcFrame, decode_frame
+from meterreader.dlms.security import (SecurityControl, SecurityError, SecurityKeys,
+                                       unprotect_apdu)
 from meterreader.dlms.hdlc.params import parameters_from_info
 from meterreader.dlms.wrapper import HEADER_LENGTH, WRAPPER_VERSION, WrapperFrame
 from meterreader.dlms.xdlms.apdu import decode_apdu
+from meterreader.dlms.xdlms.ciphered import CipheredApdu
 from meterreader.dlms.xdlms.common import ApduTag
 
 LLC_HEADERS = {b"\xE6\xE6\x00": "command (client to server)",
@@ -57,12 +61,46 @@ def _error(layer: str, exc: DecodeError, base: int) -> TranslationError:
                             f"({exc.reason.value})")
 
 
-def describe_apdu(apdu_bytes: bytes, *, base: int = 0, where: str = "APDU") -> dict[str, Any]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decryption:
+    """What ``decode`` needs to open ciphered APDUs: keys and the sender's system title
+    (service-specific glo-/ded- APDUs do not carry it)."""
+
+    keys: SecurityKeys | None = None
+    system_title: bytes | None = None
+
+
+def describe_apdu(apdu_bytes: bytes, *, base: int = 0, where: str = "APDU",
+                  decryption: Decryption | None = None) -> dict[str, Any]:
     try:
         apdu = decode_apdu(apdu_bytes)
     except DecodeError as exc:
         raise _error(where, exc, base) from None
-    return to_json(apdu)
+    out = to_json(apdu)
+    if isinstance(apdu, CipheredApdu):
+        out["security_control"] = to_json(SecurityControl.from_byte(apdu.security_control))
+        out.update(_open_ciphered(apdu_bytes, apdu, decryption or Decryption(), base))
+    return out
+
+
+def _open_ciphered(apdu_bytes: bytes, apdu: CipheredApdu, decryption: Decryption,
+                   base: int) -> dict[str, Any]:
+    """Decrypt and describe the inner APDU when keys are given, else say why we cannot."""
+    if decryption.keys is None:
+        return {"content": "encrypted: give --ek/--ak (and --system-title of the sender for "
+                           "glo-/ded- APDUs) to decrypt"}
+    if apdu.system_title is None and decryption.system_title is None:
+        return {"content": "encrypted: this APDU does not carry the sender's system title; "
+                           "give --system-title to decrypt"}
+    try:
+        opened = unprotect_apdu(apdu_bytes, keys=decryption.keys,
+                                system_title=decryption.system_title)
+    except SecurityError as exc:
+        raise TranslationError(f"ciphered APDU at byte {base}: {exc}") from None
+    except DlmsError as exc:
+        raise TranslationError(f"ciphered APDU at byte {base}: cannot decrypt: "
+                               f"{getattr(exc, 'message', exc)}") from None
+    return {"content": "decrypted", "decrypted_apdu": describe_apdu(opened.apdu, where="inner APDU")}
 
 
 def _describe_frame(frame: HdlcFrame, offset: int, length: int) -> dict[str, Any]:
@@ -84,7 +122,7 @@ def _describe_frame(frame: HdlcFrame, offset: int, length: int) -> dict[str, Any
     return out
 
 
-def translate_hdlc(data: bytes) -> dict[str, Any]:
+def translate_hdlc(data: bytes, decryption: Decryption | None = None) -> dict[str, Any]:
     frames: list[dict[str, Any]] = []
     apdus: list[dict[str, Any]] = []
     pending = b""  # information of segments awaiting their last frame
@@ -107,7 +145,7 @@ def translate_hdlc(data: bytes) -> dict[str, Any]:
                 pending_at = end - 3 - len(frame.info)
             pending += frame.info
             if not frame.segmented:
-                apdus.append(_describe_lsdu(pending, pending_at))
+                apdus.append(_describe_lsdu(pending, pending_at, decryption))
                 pending = b""
         # Consecutive frames may share one flag or carry two (INTEROP.md).
         if end < len(data) and data[end] == 0x7E:
@@ -128,14 +166,14 @@ def translate_hdlc(data: bytes) -> dict[str, Any]:
     return out
 
 
-def _describe_lsdu(lsdu: bytes, base: int) -> dict[str, Any]:
+def _describe_lsdu(lsdu: bytes, base: int, decryption: Decryption | None) -> dict[str, Any]:
     llc = LLC_HEADERS.get(lsdu[:3])
     if llc is None:
-        return {"llc": None, "apdu": describe_apdu(lsdu, base=base)}
-    return {"llc": llc, "apdu": describe_apdu(lsdu[3:], base=base + 3)}
+        return {"llc": None, "apdu": describe_apdu(lsdu, base=base, decryption=decryption)}
+    return {"llc": llc, "apdu": describe_apdu(lsdu[3:], base=base + 3, decryption=decryption)}
 
 
-def translate_wrapper(data: bytes) -> dict[str, Any]:
+def translate_wrapper(data: bytes, decryption: Decryption | None = None) -> dict[str, Any]:
     packets = []
     pos = 0
     while pos < len(data):
@@ -147,16 +185,17 @@ def translate_wrapper(data: bytes) -> dict[str, Any]:
                         "source_wport": frame.source_wport,
                         "destination_wport": frame.destination_wport,
                         "length": len(frame.data),
-                        "apdu": describe_apdu(frame.data, base=pos + HEADER_LENGTH)})
+                        "apdu": describe_apdu(frame.data, base=pos + HEADER_LENGTH,
+                                             decryption=decryption)})
         pos = end
     return {"layer": "wrapper", "packets": packets}
 
 
-def translate_apdu(data: bytes) -> dict[str, Any]:
-    return {"layer": "apdu", "apdu": describe_apdu(data)}
+def translate_apdu(data: bytes, decryption: Decryption | None = None) -> dict[str, Any]:
+    return {"layer": "apdu", "apdu": describe_apdu(data, decryption=decryption)}
 
 
-def translate_data(data: bytes) -> dict[str, Any]:
+def translate_data(data: bytes, decryption: Decryption | None = None) -> dict[str, Any]:
     try:
         value, end = axdr.decode_data(data)
     except DecodeError as exc:
@@ -167,7 +206,7 @@ def translate_data(data: bytes) -> dict[str, Any]:
     return {"layer": "data", "data": axdr.data_to_json(value)}
 
 
-_TRANSLATORS: dict[str, Callable[[bytes], dict[str, Any]]] = {
+_TRANSLATORS: dict[str, Callable[[bytes, Decryption | None], dict[str, Any]]] = {
     "hdlc": translate_hdlc, "wrapper": translate_wrapper, "apdu": translate_apdu,
     "data": translate_data,
 }
@@ -196,7 +235,8 @@ def detect_layer(data: bytes) -> str:
     return "data"
 
 
-def translate(text_or_bytes: str | bytes, *, layer: str | None = None) -> dict[str, Any]:
+def translate(text_or_bytes: str | bytes, *, layer: str | None = None,
+              decryption: Decryption | None = None) -> dict[str, Any]:
     """Describe ``text_or_bytes`` (hex text or raw bytes); raises TranslationError."""
     data = parse_hex(text_or_bytes) if isinstance(text_or_bytes, str) else bytes(text_or_bytes)
     if not data:
@@ -204,4 +244,4 @@ def translate(text_or_bytes: str | bytes, *, layer: str | None = None) -> dict[s
     chosen = layer or detect_layer(data)
     if chosen not in _TRANSLATORS:
         raise TranslationError(f"unknown layer {chosen!r}; choose one of {', '.join(LAYERS)}")
-    return _TRANSLATORS[chosen](data)
+    return _TRANSLATORS[chosen](data, decryption)

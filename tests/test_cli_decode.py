@@ -126,3 +126,56 @@ def test_bad_arguments_exit_2():
     proc = subprocess.run([sys.executable, "-m", "meterreader", "decode", "--layer", "nope", "00"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
+
+
+# --- ciphered APDUs (issue 4: decode with --ek/--ak) ------------------------------------------
+
+EK = "000102030405060708090A0B0C0D0E0F"
+AK = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
+
+
+def test_ciphered_without_keys_says_encrypted(vectors):
+    suite = vectors["security_suite0"]["authenticated_encryption_get_request"]
+    apdu = decode_ok(suite["glo_get_request_apdu"])["apdu"]
+    assert apdu["tag"]["name"] == "glo-get-request"
+    assert apdu["security_control"]["authenticated"] and apdu["security_control"]["encrypted"]
+    assert apdu["invocation_counter"] == 0x01234567
+    assert apdu["content"].startswith("encrypted")
+    assert "decrypted_apdu" not in apdu
+
+
+@pytest.mark.parametrize("which, extra", [
+    ("general_glo_ciphering_apdu", ()),
+    ("glo_get_request_apdu", ("--system-title", "4D4D4D0000BC614E")),
+])
+def test_ciphered_with_keys_shows_inner_apdu(vectors, which, extra):
+    suite = vectors["security_suite0"]["authenticated_encryption_get_request"]
+    apdu = decode_ok(suite[which], "--ek", EK, "--ak", AK, *extra)["apdu"]
+    inner = apdu["decrypted_apdu"]
+    assert inner["pdu"] == "GetRequestNormal"
+    assert inner["cosem_attribute_descriptor"]["instance_id"] == "0.0.1.0.0.255"
+
+
+def test_ciphered_keys_from_environment(vectors):
+    suite = vectors["security_suite0"]["authenticated_encryption_get_request"]
+    proc = subprocess.run([sys.executable, "-m", "meterreader", "decode",
+                           suite["general_glo_ciphering_apdu"]], capture_output=True, text=True,
+                          timeout=60, env={**__import__("os").environ, "METERREADER_EK": EK,
+                                           "METERREADER_AK": AK})
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["apdu"]["decrypted_apdu"]["pdu"] == "GetRequestNormal"
+
+
+def test_wrong_key_is_tag_mismatch_and_never_echoes_keys(vectors):
+    suite = vectors["security_suite0"]["authenticated_encryption_get_request"]
+    wrong = "0F0E0D0C0B0A09080706050403020100"
+    code, out, err = run(suite["general_glo_ciphering_apdu"], "--ek", wrong, "--ak", AK)
+    assert code == 1 and out == ""
+    assert "authentication tag mismatch" in err
+    assert wrong not in err.upper() and AK not in err.upper()
+
+
+def test_missing_system_title_for_service_specific(vectors):
+    suite = vectors["security_suite0"]["authenticated_encryption_get_request"]
+    apdu = decode_ok(suite["glo_get_request_apdu"], "--ek", EK, "--ak", AK)["apdu"]
+    assert "--system-title" in apdu["content"]
