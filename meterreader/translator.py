@@ -1,20 +1,21 @@
 """The PDU translator behind ``meterreader decode``: hex in, a JSON description of every layer out.
 
-Layer detection (first match wins, ``layer=`` forces one):
+Layer detection (``layer=`` forces one):
 
-* ``7E`` followed by a type-3 format byte → HDLC frame(s) (IEC 62056-46); I-frame information
-  fields lose their LLC header and segmented frames are joined before the APDU is decoded;
-* ``00 01`` with a length that matches → IEC 62056-47 wrapper packet(s);
-* a first byte that is an APDU tag and decodes completely → xDLMS/ACSE APDU;
-* otherwise → A-XDR ``Data``.
+* ``7E`` (after any noise) followed by a type-3 format byte → HDLC frame(s) (IEC 62056-46);
+  I-frame information fields lose their LLC header and segmented frames are joined before the
+  APDU is decoded; extra flags between, before and after frames are accepted (INTEROP.md);
+* ``00 01`` and at least 8 bytes → IEC 62056-47 wrapper packet(s);
+* a first byte that is an APDU tag → xDLMS/ACSE APDU, else A-XDR ``Data``. Tags that are both
+  (0x01 array / InitiateRequest, 0x0F integer / DataNotification …) go to whichever decodes; when
+  both fail, the error of the one that got further is reported.
 
-Errors are :class:`TranslationError` with one line naming the layer, the absolute byte offset in
-the input and what was expected.
+Errors are :class:`TranslationError`: one line naming the layer, the byte offset in the input
+(``.offset``) and what was expected.
 """
 
 from __future__ import annotations
 
-import re
 import string
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -23,9 +24,9 @@ from meterreader.describe import to_json
 from meterreader.dlms import axdr
 from meterreader.dlms.errors import DecodeError, DlmsError
 from meterreader.dlms.hdlc.frame import FrameType, HdlcFrame, decode_frame
+from meterreader.dlms.hdlc.params import parameters_from_info
 from meterreader.dlms.security import (SecurityControl, SecurityError, SecurityKeys,
                                        unprotect_apdu)
-from meterreader.dlms.hdlc.params import parameters_from_info
 from meterreader.dlms.wrapper import HEADER_LENGTH, WRAPPER_VERSION, WrapperFrame
 from meterreader.dlms.xdlms.apdu import decode_apdu
 from meterreader.dlms.xdlms.ciphered import CipheredApdu
@@ -34,31 +35,19 @@ from meterreader.dlms.xdlms.common import ApduTag
 LLC_HEADERS = {b"\xE6\xE6\x00": "command (client to server)",
                b"\xE6\xE7\x00": "response (server to client)"}
 LAYERS = ("hdlc", "wrapper", "apdu", "data")
-_SEPARATORS = re.compile(r"[\s:,;\-]+")
+FLAG = 0x7E
+_SEPARATORS = frozenset(" \t\r\n:,;-_")
+
+#: Maps an offset inside a decoded unit (APDU, value) to the offset in the user's input.
+Locator = Callable[[int], int]
 
 
 class TranslationError(Exception):
     """Input that cannot be translated; ``str()`` is the one-line message for the user."""
 
-
-def parse_hex(text: str) -> bytes:
-    """Hex text to bytes; spaces, colons, commas, dashes and a ``0x`` prefix are allowed."""
-    cleaned = _SEPARATORS.sub("", text.strip())
-    if cleaned[:2].lower() == "0x":
-        cleaned = cleaned[2:]
-    for index, char in enumerate(cleaned):
-        if char not in string.hexdigits:
-            raise TranslationError(f"not hex: {char!r} at character {index} of the cleaned input")
-    if len(cleaned) % 2:
-        raise TranslationError(f"odd number of hex digits ({len(cleaned)}): a byte is incomplete")
-    if not cleaned:
-        raise TranslationError("no bytes to decode")
-    return bytes.fromhex(cleaned)
-
-
-def _error(layer: str, exc: DecodeError, base: int) -> TranslationError:
-    return TranslationError(f"{layer}: {exc.message} at byte {base + exc.offset} "
-                            f"({exc.reason.value})")
+    def __init__(self, message: str, offset: int = -1) -> None:
+        super().__init__(message)
+        self.offset = offset
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,21 +59,60 @@ class Decryption:
     system_title: bytes | None = None
 
 
-def describe_apdu(apdu_bytes: bytes, *, base: int = 0, where: str = "APDU",
+def parse_hex(text: str) -> bytes:
+    """Hex text to bytes. Spaces, newlines, ``:,;-_`` and ``0x`` before any byte are ignored;
+    errors name the column (1-based) in ``text``."""
+    digits: list[str] = []
+    last_column = 0
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char in _SEPARATORS:
+            i += 1
+            continue
+        if (char == "0" and i + 1 < n and text[i + 1] in "xX"
+                and (i == 0 or text[i - 1] in _SEPARATORS)):
+            i += 2
+            continue
+        if char not in string.hexdigits:
+            raise TranslationError(f"not hex: {char!r} at column {i + 1} of the input")
+        digits.append(char)
+        last_column = i + 1
+        i += 1
+    if not digits:
+        raise TranslationError("no bytes to decode")
+    if len(digits) % 2:
+        raise TranslationError(f"odd number of hex digits ({len(digits)}): the digit at column "
+                               f"{last_column} has no partner")
+    return bytes.fromhex("".join(digits))
+
+
+def _error(layer: str, exc: DecodeError, at: int) -> TranslationError:
+    return TranslationError(f"{layer}: {exc.message} at byte {at} ({exc.reason.value})", at)
+
+
+# --- APDUs ------------------------------------------------------------------------------------
+
+def describe_apdu(apdu_bytes: bytes, *, locate: Locator = lambda o: o, where: str = "APDU",
                   decryption: Decryption | None = None) -> dict[str, Any]:
+    """JSON description of one APDU; ciphered ones are opened when ``decryption`` allows."""
     try:
         apdu = decode_apdu(apdu_bytes)
     except DecodeError as exc:
-        raise _error(where, exc, base) from None
+        raise _error(where, exc, locate(exc.offset)) from None
     out = to_json(apdu)
+    for extra in ("initiate_request", "initiate_response"):  # ACSE user-information
+        inner = getattr(apdu, extra, None)
+        if inner is not None:
+            out[extra] = to_json(inner)
     if isinstance(apdu, CipheredApdu):
         out["security_control"] = to_json(SecurityControl.from_byte(apdu.security_control))
-        out.update(_open_ciphered(apdu_bytes, apdu, decryption or Decryption(), base))
+        out.update(_open_ciphered(apdu_bytes, apdu, decryption or Decryption(), locate(0)))
     return out
 
 
 def _open_ciphered(apdu_bytes: bytes, apdu: CipheredApdu, decryption: Decryption,
-                   base: int) -> dict[str, Any]:
+                   at: int) -> dict[str, Any]:
     """Decrypt and describe the inner APDU when keys are given, else say why we cannot."""
     if decryption.keys is None:
         return {"content": "encrypted: give --ek/--ak (and --system-title of the sender for "
@@ -96,82 +124,117 @@ def _open_ciphered(apdu_bytes: bytes, apdu: CipheredApdu, decryption: Decryption
         opened = unprotect_apdu(apdu_bytes, keys=decryption.keys,
                                 system_title=decryption.system_title)
     except SecurityError as exc:
-        raise TranslationError(f"ciphered APDU at byte {base}: {exc}") from None
+        raise TranslationError(f"ciphered APDU at byte {at}: {exc}", at) from None
     except DlmsError as exc:
-        raise TranslationError(f"ciphered APDU at byte {base}: cannot decrypt: "
-                               f"{getattr(exc, 'message', exc)}") from None
-    return {"content": "decrypted", "decrypted_apdu": describe_apdu(opened.apdu, where="inner APDU")}
+        raise TranslationError(f"ciphered APDU at byte {at}: cannot decrypt: "
+                               f"{getattr(exc, 'message', exc)}", at) from None
+    return {"content": "decrypted",
+            "decrypted_apdu": describe_apdu(opened.apdu, where=f"inner APDU of byte {at}")}
 
+
+# --- HDLC -------------------------------------------------------------------------------------
 
 def _describe_frame(frame: HdlcFrame, offset: int, length: int) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "offset": offset,
-        "length": length,
-        "destination": to_json(frame.destination),
-        "source": to_json(frame.source),
-        "control": {"frame_type": frame.frame_type.name, "poll_final": frame.poll_final,
-                    "byte": f"{frame.control:02X}"},
-        "segmented": frame.segmented,
-    }
+    control: dict[str, Any] = {"frame_type": frame.frame_type.name,
+                               "poll_final": frame.poll_final, "byte": f"{frame.control:02X}"}
     if frame.frame_type is FrameType.I:
-        out["control"]["n_s"] = frame.n_s
+        control["n_s"] = frame.n_s
     if frame.frame_type in (FrameType.I, FrameType.RR, FrameType.RNR):
-        out["control"]["n_r"] = frame.n_r
+        control["n_r"] = frame.n_r
+    out: dict[str, Any] = {"offset": offset, "length": length,
+                           "destination": to_json(frame.destination),
+                           "source": to_json(frame.source), "control": control,
+                           "segmented": frame.segmented}
     if frame.info:
         out["info"] = frame.info.hex().upper()
     return out
 
 
+def _is_frame_start(data: bytes, pos: int) -> bool:
+    return data[pos] == FLAG and pos + 1 < len(data) and data[pos + 1] & 0xF0 == 0xA0
+
+
+def _first_frame_start(data: bytes) -> int:
+    pos = data.find(FLAG)
+    while pos >= 0 and not _is_frame_start(data, pos):
+        pos = data.find(FLAG, pos + 1)
+    return pos
+
+
+class _Segments:
+    """Information fields of one segmented LSDU, remembering where each came from."""
+
+    def __init__(self) -> None:
+        self.data = b""
+        self.origins: list[tuple[int, int]] = []  # (offset in LSDU, offset in input)
+
+    def add(self, info: bytes, input_offset: int) -> None:
+        self.origins.append((len(self.data), input_offset))
+        self.data += info
+
+    def locate(self, lsdu_offset: int) -> int:
+        start, origin = max((o for o in self.origins if o[0] <= lsdu_offset), default=(0, 0))
+        return origin + lsdu_offset - start
+
+
 def translate_hdlc(data: bytes, decryption: Decryption | None = None) -> dict[str, Any]:
     frames: list[dict[str, Any]] = []
     apdus: list[dict[str, Any]] = []
-    pending = b""  # information of segments awaiting their last frame
-    pending_at = 0
-    pos = 0
-    while pos < len(data):
+    out: dict[str, Any] = {"layer": "hdlc"}
+    pos = _first_frame_start(data)
+    if pos < 0:
+        raise TranslationError("HDLC: no frame start (0x7E followed by A0..AF) in the input", 0)
+    if pos:
+        out["skipped"] = {"offset": 0, "bytes": data[:pos].hex().upper(),
+                          "note": "noise or extra flags before the first frame"}
+    segments = _Segments()
+    while True:
         try:
             frame, end = decode_frame(data, pos)
         except DecodeError as exc:
-            raise _error("HDLC", exc, pos) from None
+            raise _error("HDLC", exc, pos + exc.offset) from None
         entry = _describe_frame(frame, pos, end - pos)
         frames.append(entry)
+        info_at = end - 3 - len(frame.info)  # the info field ends before FCS and flag
         if frame.frame_type in (FrameType.SNRM, FrameType.UA) and frame.info:
             try:
                 entry["parameters"] = to_json(parameters_from_info(frame.info))
             except DecodeError as exc:
-                raise _error("HDLC parameters", exc, end - 3 - len(frame.info)) from None
+                raise _error("HDLC parameters", exc, info_at + exc.offset) from None
         elif frame.frame_type in (FrameType.I, FrameType.UI) and frame.info:
-            if not pending:
-                pending_at = end - 3 - len(frame.info)
-            pending += frame.info
+            segments.add(frame.info, info_at)
             if not frame.segmented:
-                apdus.append(_describe_lsdu(pending, pending_at, decryption))
-                pending = b""
-        # Consecutive frames may share one flag or carry two (INTEROP.md).
-        if end < len(data) and data[end] == 0x7E:
-            pos = end
-        elif end < len(data) and data[end] & 0xF0 == 0xA0:
-            pos = end - 1
-        else:
-            pos = end
-            if pos < len(data):
-                raise TranslationError(f"HDLC: expected a 0x7E flag or another frame at byte {pos},"
-                                       f" found {data[pos]:02X}")
-    out: dict[str, Any] = {"layer": "hdlc", "frames": frames}
-    if pending:
+                apdus.append(_describe_lsdu(segments, decryption))
+                segments = _Segments()
+        # Consecutive frames may share one flag or carry two; extra flags may trail (INTEROP.md).
+        nxt = end
+        while nxt < len(data) and data[nxt] == FLAG:
+            nxt += 1
+        if nxt == len(data):
+            break
+        if data[nxt] & 0xF0 != 0xA0:
+            raise TranslationError(f"HDLC: expected another frame or a 0x7E flag at byte {nxt},"
+                                   f" found {data[nxt]:02X}", nxt)
+        pos = nxt - 1
+    out["frames"] = frames
+    if segments.data:
         out["incomplete_apdu"] = {"note": "last frame has the segmentation bit set: "
-                                          "more segments expected", "bytes": pending.hex().upper()}
+                                          "more segments expected",
+                                  "bytes": segments.data.hex().upper()}
     if apdus:
         out["apdus"] = apdus
     return out
 
 
-def _describe_lsdu(lsdu: bytes, base: int, decryption: Decryption | None) -> dict[str, Any]:
+def _describe_lsdu(segments: _Segments, decryption: Decryption | None) -> dict[str, Any]:
+    lsdu = segments.data
     llc = LLC_HEADERS.get(lsdu[:3])
-    if llc is None:
-        return {"llc": None, "apdu": describe_apdu(lsdu, base=base, decryption=decryption)}
-    return {"llc": llc, "apdu": describe_apdu(lsdu[3:], base=base + 3, decryption=decryption)}
+    skip = 3 if llc else 0
+    return {"llc": llc, "apdu": describe_apdu(lsdu[skip:], decryption=decryption,
+                                              locate=lambda o: segments.locate(o + skip))}
 
+
+# --- wrapper, APDU, data ------------------------------------------------------------------------
 
 def translate_wrapper(data: bytes, decryption: Decryption | None = None) -> dict[str, Any]:
     packets = []
@@ -180,13 +243,14 @@ def translate_wrapper(data: bytes, decryption: Decryption | None = None) -> dict
         try:
             frame, end = WrapperFrame.decode(data, pos)
         except DecodeError as exc:
-            raise _error("wrapper", exc, pos) from None
+            raise _error("wrapper", exc, pos + exc.offset) from None
+        base = pos + HEADER_LENGTH
         packets.append({"offset": pos, "version": frame.version,
                         "source_wport": frame.source_wport,
                         "destination_wport": frame.destination_wport,
                         "length": len(frame.data),
-                        "apdu": describe_apdu(frame.data, base=pos + HEADER_LENGTH,
-                                             decryption=decryption)})
+                        "apdu": describe_apdu(frame.data, decryption=decryption,
+                                              locate=lambda o, b=base: b + o)})
         pos = end
     return {"layer": "wrapper", "packets": packets}
 
@@ -199,10 +263,10 @@ def translate_data(data: bytes, decryption: Decryption | None = None) -> dict[st
     try:
         value, end = axdr.decode_data(data)
     except DecodeError as exc:
-        raise _error("A-XDR data", exc, 0) from None
+        raise _error("A-XDR data", exc, exc.offset) from None
     if end != len(data):
         raise TranslationError(f"A-XDR data: a complete value ends at byte {end}, "
-                               f"but {len(data) - end} more byte(s) follow")
+                               f"but {len(data) - end} more byte(s) follow", end)
     return {"layer": "data", "data": axdr.data_to_json(value)}
 
 
@@ -213,26 +277,18 @@ _TRANSLATORS: dict[str, Callable[[bytes, Decryption | None], dict[str, Any]]] = 
 
 
 def detect_layer(data: bytes) -> str:
-    """The layer ``data`` most plausibly belongs to (see the module docstring)."""
-    if len(data) >= 2 and data[0] == 0x7E and data[1] & 0xF0 == 0xA0:
+    """The layer ``data`` most plausibly belongs to (see the module docstring); ``"apdu|data"``
+    for a first byte that is both an APDU tag and an A-XDR tag."""
+    if data[0] == FLAG:
         return "hdlc"
     # 8+ bytes opening with 00 01 cannot be A-XDR data (null-data is one byte) nor an APDU.
     if len(data) >= HEADER_LENGTH and int.from_bytes(data[:2], "big") == WRAPPER_VERSION:
         return "wrapper"
-    if data[0] in ApduTag._value2member_map_:
-        try:
-            decode_apdu(data)
-            return "apdu"
-        except DlmsError:
-            pass
-        try:
-            value, end = axdr.decode_data(data)
-            if end == len(data):
-                return "data"
-        except DlmsError:
-            pass
-        return "apdu"
-    return "data"
+    is_apdu = data[0] in ApduTag._value2member_map_
+    is_data = data[0] in axdr.DataTag._value2member_map_
+    if is_apdu and is_data:
+        return "apdu|data"
+    return "apdu" if is_apdu else "data"
 
 
 def translate(text_or_bytes: str | bytes, *, layer: str | None = None,
@@ -242,6 +298,19 @@ def translate(text_or_bytes: str | bytes, *, layer: str | None = None,
     if not data:
         raise TranslationError("no bytes to decode")
     chosen = layer or detect_layer(data)
+    if chosen == "apdu|data":
+        return _translate_ambiguous(data, decryption)
     if chosen not in _TRANSLATORS:
         raise TranslationError(f"unknown layer {chosen!r}; choose one of {', '.join(LAYERS)}")
     return _TRANSLATORS[chosen](data, decryption)
+
+
+def _translate_ambiguous(data: bytes, decryption: Decryption | None) -> dict[str, Any]:
+    """Try the APDU reading, then the A-XDR one; report the failure that got further."""
+    errors = []
+    for attempt in (translate_apdu, translate_data):
+        try:
+            return attempt(data, decryption)
+        except TranslationError as exc:
+            errors.append(exc)
+    raise max(errors, key=lambda e: e.offset)

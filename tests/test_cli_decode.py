@@ -179,3 +179,57 @@ def test_missing_system_title_for_service_specific(vectors):
     suite = vectors["security_suite0"]["authenticated_encryption_get_request"]
     apdu = decode_ok(suite["glo_get_request_apdu"], "--ek", EK, "--ak", AK)["apdu"]
     assert "--system-title" in apdu["content"]
+
+
+# --- robustness of the translator's input handling ---------------------------------------------
+
+def test_extra_flags_before_between_and_after_frames(vectors):
+    snrm = vectors["hdlc"][0]["hex"]
+    result = decode_ok("7E 7E " + snrm + " 7E 7E")
+    assert result["skipped"]["bytes"] == "7E7E"
+    assert [f["control"]["frame_type"] for f in result["frames"]] == ["SNRM"]
+
+
+def test_0x_prefix_on_every_byte(vectors):
+    snrm = bytes.fromhex(vectors["hdlc"][0]["hex"])
+    result = decode_ok(" ".join(f"0x{b:02X}" for b in snrm))
+    assert result["frames"][0]["control"]["frame_type"] == "SNRM"
+
+
+def test_hex_error_names_column():
+    code, _, err = run("C0 01 G1")
+    assert code == 1 and "column 7" in err
+
+
+def test_aare_shows_initiate_response(vectors):
+    aare = decode_ok(vectors["apdu"][1]["hex"])["apdu"]
+    assert aare["initiate_response"]["server_max_receive_pdu_size"] == 0x01F4
+    assert aare["initiate_response"]["vaa_name"] == 7
+
+
+def test_ambiguous_first_byte_reports_the_reading_that_got_further(vectors):
+    truncated_profile = vectors["axdr"][0]["hex"][:40]
+    code, _, err = run(truncated_profile)
+    assert code == 1 and err.startswith("meterreader decode: A-XDR data")
+
+
+def test_error_offset_in_second_wrapper_packet():
+    packet = "0001 0010 0001 000D " + GET_CLOCK
+    code, _, err = run(packet + " 0001 0010")
+    assert code == 1 and "at byte 25" in err  # 21-byte packet, then 4 of 8 header bytes
+
+
+def test_error_offset_inside_segmented_apdu_points_into_last_frame():
+    client = HdlcAddress(upper=16)
+    server = HdlcAddress(upper=1, lower=256, size=4)
+    lsdu = b"\xE6\xE6\x00" + bytes.fromhex("C001C1000800000100")  # GET cut after 6 bytes
+    first = HdlcFrame(destination=server, source=client, frame_type=FrameType.I, segmented=True,
+                      info=lsdu[:6])
+    second = HdlcFrame(destination=server, source=client, frame_type=FrameType.I, n_s=1,
+                       info=lsdu[6:], poll_final=True)
+    wire_first, wire_second = encode_frame(first), encode_frame(second)
+    code, _, err = run((wire_first + wire_second).hex())
+    assert code == 1
+    reported = int(err.split("at byte ")[1].split()[0])
+    second_info_end = len(wire_first) + len(wire_second) - 3
+    assert reported == second_info_end  # the APDU ran out exactly where frame 2's info ends
