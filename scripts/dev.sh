@@ -42,6 +42,11 @@ install_python_packages() {
   if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
+  # A venv made before python3-venv was installed has a python but no pip: start again.
+  if [ -d "$VENV" ] && ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    log "removing the unusable $VENV (no pip in it)"
+    rm -rf "$VENV"
+  fi
   [ -x "$VENV/bin/python" ] || { log "creating $VENV"; "$PY" -m venv "$VENV"; }
   log "installing meterreader and its dependencies into $VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
@@ -56,6 +61,13 @@ install_python_packages
 case "$cmd" in
   setup) log "ready: $VENV" ;;
   app) exec "$VENV/bin/meterreader" demo "$@" ;;
-  test) cd "$ROOT" && exec env QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest -q "$@" ;;
+  test)
+    shared=${MR_SHARED_DIR:-"$ROOT/../shared"}
+    if [ ! -f "$shared/vectors/dlms_vectors.json" ]; then
+      log "the tests need the shared reference data (vectors/dlms_vectors.json) in $shared:"
+      log "clone beside ../shared or set MR_SHARED_DIR"
+      exit 1
+    fi
+    cd "$ROOT" && exec env QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest -q "$@" ;;
   *) log "unknown command '$cmd' (use app, test or setup)"; exit 2 ;;
 esac

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1] / "meterreader"
 IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.M)
 QT = {"PySide6", "PyQt5", "PyQt6", "pyqtgraph", "qasync", "shiboken6"}
 IO = {"socket", "serial", "time", "threading", "select", "selectors", "asyncio", "random",
-      "subprocess", "os"}
+      "subprocess", "os", "secrets"}
 
 
 def imported_roots(path: Path) -> set[str]:

@@ -48,8 +48,8 @@ class WrapperFrame:
         """
         buf = memoryview(data)
         if len(buf) - offset < HEADER_LENGTH:
-            raise DecodeError("wrapper header needs 8 bytes", data=bytes(buf), offset=len(buf),
-                              reason=Reason.TRUNCATED)
+            raise DecodeError("wrapper header needs 8 bytes", data=bytes(buf[offset:]),
+                              offset=len(buf) - offset, reason=Reason.TRUNCATED)
         version, source, destination, length = HEADER.unpack_from(buf, offset)
         # IEC 62056-47 §5.3: the version field is 0x0001 for this edition.
         if version != WRAPPER_VERSION:
