@@ -46,7 +46,8 @@ class HdlcPair:
     def __init__(self, *, client: HdlcParameters | None = None,
                  server: HdlcParameters | None = None,
                  byte_by_byte: bool = False, llc: bool = True,
-                 server_client_address: HdlcAddress | None = C16, max_retries: int = 3) -> None:
+                 server_client_address: HdlcAddress | None = C16, max_retries: int = 3,
+                 chunker: Callable[[bytes], list[bytes]] | None = None) -> None:
         self.links = {
             Role.CLIENT: HdlcLink(Role.CLIENT, HdlcConfig(
                 client_address=C16, server_address=S2, parameters=client, llc=llc,
@@ -59,6 +60,9 @@ class HdlcPair:
         self.wire: list[tuple[Role, HdlcFrame]] = []
         self.drop: Callable[[Role, int, HdlcFrame], bool] = lambda sender, index, frame: False
         self.byte_by_byte = byte_by_byte
+        # With a chunker, a whole burst (several frames) is delivered as the chunker cuts it,
+        # so one receive_data call can hold the end of one frame and the start of the next.
+        self.chunker = chunker
 
     @property
     def client(self) -> HdlcLink:
@@ -74,6 +78,14 @@ class HdlcPair:
         while queue:
             sender, data = queue.pop(0)
             receiver = PEER[sender]
+            if self.chunker is not None:
+                self.wire += [(sender, frame) for frame, _ in split_frames(data)]
+                for chunk in self.chunker(data):
+                    self.events[receiver] += self.links[receiver].receive_data(chunk)
+                answer = self.links[receiver].data_to_send()
+                if answer:
+                    queue.append((receiver, answer))
+                continue
             for frame, wire in split_frames(data):
                 index = len(self.wire)
                 self.wire.append((sender, frame))
@@ -575,3 +587,41 @@ def test_fuzz_link_operations(role, operations):
         except LocalProtocolError:
             assert link.state is LinkState.ERROR
             return
+
+
+def _every(k: int) -> Callable[[bytes], list[bytes]]:
+    return lambda data: [data[i:i + k] for i in range(0, len(data), k)]
+
+
+@pytest.mark.parametrize("window", [1, 7])
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 7, 64, 131, 1000, 100_000])
+def test_10k_lsdu_with_bursts_cut_across_frame_boundaries(window, k):
+    """Whole window bursts delivered in k-byte chunks that straddle frame boundaries."""
+    pair = HdlcPair(client=params(wtx=window, wrx=window), server=params(wtx=window, wrx=window),
+                    chunker=_every(k))
+    pair.connect()
+    request, response = bytes(range(256)) * 40, bytes(reversed(range(256))) * 40
+    pair.send(Role.CLIENT, SendData(lsdu=request))
+    assert [e.lsdu for e in pair.received(Role.SERVER)] == [request]
+    pair.send(Role.SERVER, SendData(lsdu=response))
+    assert [e.lsdu for e in pair.received(Role.CLIENT)] == [response]
+    if window == 7:
+        assert len(pair.frames(Role.SERVER, FrameType.I)) >= 7
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 400), min_size=1, max_size=50), st.sampled_from([1, 3, 7]))
+def test_random_chunking_of_bursts(cuts, window):
+    def chunker(data: bytes) -> list[bytes]:
+        out, pos, i = [], 0, 0
+        while pos < len(data):
+            size = cuts[i % len(cuts)]
+            out.append(data[pos:pos + size])
+            pos, i = pos + size, i + 1
+        return out
+    pair = HdlcPair(client=params(wtx=window, wrx=window), server=params(wtx=window, wrx=window),
+                    chunker=chunker)
+    pair.connect()
+    payload = bytes(i * 7 % 251 for i in range(5000))
+    pair.send(Role.CLIENT, SendData(lsdu=payload))
+    assert [e.lsdu for e in pair.received(Role.SERVER)] == [payload]
