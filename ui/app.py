@@ -1,0 +1,157 @@
+"""Entry point of the desktop application (``meterreader-gui``).
+
+For now the main window hosts the protocol translator pane as its central widget; the connection
+wizard, object browser and the other panes join it later (ARCHITECTURE.md), the translator then
+moving into a dock widget.
+"""
+
+from __future__ import annotations
+
+import platform
+import signal
+import sys
+from pathlib import Path
+from typing import Sequence, TextIO
+
+from PySide6 import __version__ as PYSIDE_VERSION
+from PySide6.QtCore import QCoreApplication, Qt, qVersion
+from PySide6.QtGui import QAction, QFontDatabase, QIcon, QKeySequence
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QWidget
+
+from meterreader import __version__
+from ui.translator_pane import TranslatorPane
+
+__all__ = ["APP_NAME", "ICON_PATH", "RESOURCES", "MainWindow", "about_text", "app_icon",
+           "build_main_window", "check_fonts", "create_application", "main"]
+
+APP_NAME = "meterreader"
+WINDOW_TITLE = "meterreader — protocol translator"
+DEFAULT_SIZE = (1100, 750)
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+ICON_PATH = RESOURCES / "icons" / "meterreader.svg"
+
+NO_FONTS_MESSAGE = (
+    "meterreader-gui: Qt found no fonts, so every label would render as empty boxes.\n"
+    "Install a font package and fontconfig (Debian/Ubuntu: apt-get install fonts-dejavu-core "
+    "libfontconfig1), or set QT_QPA_FONTDIR to a folder of .ttf files.")
+
+
+def app_icon() -> QIcon:
+    """The application icon (resources/icons/meterreader.svg); a null icon if it is missing."""
+    return QIcon(str(ICON_PATH)) if ICON_PATH.is_file() else QIcon()
+
+
+def check_fonts(stream: TextIO | None = None) -> bool:
+    """True when Qt sees at least one font family; otherwise explain on ``stream`` (stderr).
+
+    Without fonts Qt renders every character as a box and says nothing (DEVELOPERS notes).
+    Needs a QGuiApplication."""
+    if QFontDatabase.families():
+        return True
+    print(NO_FONTS_MESSAGE, file=stream if stream is not None else sys.stderr)
+    return False
+
+
+def create_application(argv: Sequence[str] | None = None) -> QApplication:
+    """The QApplication (created once, reused afterwards) named and iconed for meterreader.
+
+    ``argv`` excludes the program name, like ``meterreader.cli.main``; Qt takes its own options
+    (``-platform offscreen`` …) from it. Default: ``sys.argv[1:]``."""
+    app = QApplication.instance()
+    if app is None:
+        program = sys.argv[0] if sys.argv and sys.argv[0] else APP_NAME
+        app = QApplication([program, *(argv if argv is not None else sys.argv[1:])])
+    QCoreApplication.setApplicationName(APP_NAME)
+    QCoreApplication.setOrganizationName(APP_NAME)
+    QCoreApplication.setApplicationVersion(__version__)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setWindowIcon(app_icon())
+    return app  # type: ignore[return-value]
+
+
+def about_text() -> str:
+    """The About box text: meterreader, Qt, PySide and Python versions."""
+    return (f"<h3>meterreader {__version__}</h3>"
+            "<p>DLMS/COSEM (IEC 62056) meter reading instrument and protocol library for "
+            "IS 15959 meters.</p>"
+            f"<p>meterreader {__version__}<br>Qt {qVersion()} (PySide6 {PYSIDE_VERSION})<br>"
+            f"Python {platform.python_version()} ({platform.python_implementation()})</p>")
+
+
+class MainWindow(QMainWindow):
+    """The main window; today: the translator pane, a status bar and the Help ▸ About box."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MainWindow")
+        self.setWindowTitle(WINDOW_TITLE)
+        self.setWindowIcon(app_icon())
+        self.resize(*DEFAULT_SIZE)
+        self.about_box: QMessageBox | None = None
+
+        self.translator = TranslatorPane(self)
+        self.setCentralWidget(self.translator)
+
+        status = self.statusBar()
+        self._version_label = QLabel(f"meterreader {__version__}", self)
+        self._version_label.setEnabled(False)
+        status.addPermanentWidget(self._version_label)
+        status.showMessage("Ready: paste hex and press Ctrl+Return to decode")
+        self.translator.status_message.connect(lambda text: status.showMessage(text, 10_000))
+
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.quit_action.triggered.connect(self.close)
+        self.about_action = QAction("&About meterreader", self)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.about_action.triggered.connect(self.show_about)
+
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.quit_action)
+        edit_menu = self.menuBar().addMenu("&Translator")
+        edit_menu.addAction(self.translator.decode_action)
+        copy_json = edit_menu.addAction("Copy result as &JSON")
+        copy_json.triggered.connect(self.translator.copy_json)
+        clear = edit_menu.addAction("C&lear")
+        clear.triggered.connect(self.translator.clear)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+    def show_about(self) -> QMessageBox:
+        """Open the About box window-modally without blocking (tests can read and close it)."""
+        if self.about_box is None:
+            box = QMessageBox(self)
+            box.setWindowTitle("About meterreader")
+            box.setIconPixmap(app_icon().pixmap(64, 64))
+            box.setTextFormat(Qt.TextFormat.RichText)
+            box.setText(about_text())
+            box.setStandardButtons(QMessageBox.StandardButton.Ok)
+            self.about_box = box
+        self.about_box.open()
+        return self.about_box
+
+
+def build_main_window(argv: Sequence[str] | None = None) -> MainWindow:
+    """Create (or reuse) the QApplication and return the main window, not yet shown."""
+    create_application(argv)
+    return MainWindow()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the desktop application; returns the Qt event loop's exit code."""
+    app = create_application(argv)
+    check_fonts()
+    window = build_main_window()
+    window.show()
+    # Ctrl+C in the launching terminal ends the app (Python cannot run its handler inside Qt's
+    # event loop, so it would otherwise be ignored until the next Python callback).
+    previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        return app.exec()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
