@@ -34,26 +34,61 @@ DEMO_EXCHANGE = (
 )
 
 
-def _cmd_decode(args: argparse.Namespace) -> int:
+def _key_arg(text: str) -> "SecretBytes":
+    """argparse type: a 16-byte AES key given as 32 hex digits (never echoed in errors)."""
     from meterreader.dlms.secret import SecretBytes
+
+    try:
+        key = SecretBytes.from_hex(text)
+    except DlmsError:
+        raise argparse.ArgumentTypeError("not a hex key (32 hex digits expected)") from None
+    if len(key) != 16:
+        raise argparse.ArgumentTypeError(f"an AES-128 key is 16 bytes (32 hex digits), "
+                                         f"got {len(key)} bytes")
+    return key
+
+
+def _system_title_arg(text: str) -> bytes:
+    """argparse type: an 8-byte system title in hex."""
+    try:
+        value = bytes.fromhex(text.replace(" ", "").removeprefix("0x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not hex: {text!r}") from None
+    if len(value) != 8:
+        raise argparse.ArgumentTypeError(f"a system title is 8 bytes, got {len(value)}")
+    return value
+
+
+def _env_key(name: str) -> "SecretBytes | None":
+    """A key from METERREADER_EK/AK/DK; a malformed one is a usage error naming the variable."""
+    text = os.environ.get(f"METERREADER_{name.upper()}")
+    if not text:
+        return None
+    try:
+        return _key_arg(text)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"environment METERREADER_{name.upper()}: {exc}") from None
+
+
+class UsageError(Exception):
+    """Bad arguments found after parsing (exit status 2)."""
+
+
+def _cmd_decode(args: argparse.Namespace) -> int:
     from meterreader.dlms.security import SecurityKeys
-    from meterreader.translator import Decryption, TranslationError, parse_hex, translate
+    from meterreader.translator import Decryption, TranslationError, translate
 
     text = " ".join(args.hex)
     if text.strip() == "-":
         text = sys.stdin.read()
     try:
         decryption = None
-        ek = args.ek or os.environ.get("METERREADER_EK")
-        ak = args.ak or os.environ.get("METERREADER_AK")
-        dk = args.dk or os.environ.get("METERREADER_DK")
-        if ek or ak or dk:
-            keys = SecurityKeys(
-                encryption_key=SecretBytes.from_hex(ek) if ek else None,
-                authentication_key=SecretBytes.from_hex(ak) if ak else None,
-                dedicated_key=SecretBytes.from_hex(dk) if dk else None)
-            title = parse_hex(args.system_title) if args.system_title else None
-            decryption = Decryption(keys=keys, system_title=title)
+        keys = {name: getattr(args, name) or _env_key(name) for name in ("ek", "ak", "dk")}
+        if any(keys.values()):
+            decryption = Decryption(
+                keys=SecurityKeys(encryption_key=keys["ek"], authentication_key=keys["ak"],
+                                  dedicated_key=keys["dk"]),
+                system_title=args.system_title)
         result = translate(text, layer=args.layer, decryption=decryption)
     except (TranslationError, DlmsError) as exc:
         print(f"meterreader decode: {exc}", file=sys.stderr)
@@ -90,13 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--layer", choices=("hdlc", "wrapper", "apdu", "data"),
                         help="decode as this layer instead of detecting it")
     decode.add_argument("--compact", action="store_true", help="one-line JSON")
-    decode.add_argument("--ek", metavar="HEX", help="global encryption key (32 hex digits) to "
+    decode.add_argument("--ek", metavar="HEX", type=_key_arg, help="global encryption key (32 hex digits) to "
                         "decrypt ciphered APDUs; or environment METERREADER_EK")
-    decode.add_argument("--ak", metavar="HEX", help="authentication key (32 hex digits); or "
+    decode.add_argument("--ak", metavar="HEX", type=_key_arg, help="authentication key (32 hex digits); or "
                         "environment METERREADER_AK")
-    decode.add_argument("--dk", metavar="HEX", help="dedicated key for ded- APDUs; or "
+    decode.add_argument("--dk", metavar="HEX", type=_key_arg, help="dedicated key for ded- APDUs; or "
                         "environment METERREADER_DK")
-    decode.add_argument("--system-title", metavar="HEX",
+    decode.add_argument("--system-title", metavar="HEX", type=_system_title_arg,
                         help="the sender's system title (8 bytes), needed for glo-/ded- APDUs")
     decode.set_defaults(func=_cmd_decode)
 
@@ -116,6 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.func(args)
+    except UsageError as exc:
+        print(f"meterreader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except BrokenPipeError:  # e.g. piped into `head`
         sys.stderr.close()
         return EXIT_OK

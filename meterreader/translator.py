@@ -101,14 +101,47 @@ def describe_apdu(apdu_bytes: bytes, *, locate: Locator = lambda o: o, where: st
     except DecodeError as exc:
         raise _error(where, exc, locate(exc.offset)) from None
     out = to_json(apdu)
-    for extra in ("initiate_request", "initiate_response"):  # ACSE user-information
-        inner = getattr(apdu, extra, None)
-        if inner is not None:
-            out[extra] = to_json(inner)
+    if getattr(apdu, "user_information", None):
+        out.update(_describe_user_information(apdu, decryption, locate(0)))
     if isinstance(apdu, CipheredApdu):
-        out["security_control"] = to_json(SecurityControl.from_byte(apdu.security_control))
+        control = SecurityControl.from_byte(apdu.security_control)
+        out["security_control"] = to_json(control)
+        if not control.encrypted and apdu.tag in _INITIATE_REQUEST_TAGS:
+            out["ciphered_text"] = SECRET_MASK  # plaintext that may carry a dedicated key
         out.update(_open_ciphered(apdu_bytes, apdu, decryption or Decryption(), locate(0)))
     return out
+
+
+SECRET_MASK = "*** (not shown: may carry a dedicated key)"
+_INITIATE_REQUEST_TAGS = frozenset({ApduTag.GLO_INITIATE_REQUEST, ApduTag.DED_INITIATE_REQUEST})
+
+
+def _describe_user_information(apdu: Any, decryption: Decryption | None, at: int
+                               ) -> dict[str, Any]:
+    """The xDLMS Initiate PDU inside an AARQ/AARE/RLRQ/RLRE: plain, or opened with the keys
+    (the system title is the sender's AP title)."""
+    out: dict[str, Any] = {}
+    for name in ("initiate_request", "initiate_response"):
+        inner = getattr(apdu, name, None)
+        if inner is not None:
+            out[name] = to_json(inner)
+            if getattr(inner, "dedicated_key", None):
+                out["user_information"] = SECRET_MASK
+    raw = apdu.user_information
+    if raw[0] in ApduTag._value2member_map_ and isinstance(decode_apdu_safe(raw), CipheredApdu):
+        title = getattr(apdu, "calling_ap_title", None) or getattr(apdu, "responding_ap_title", None)
+        chosen = Decryption(keys=(decryption or Decryption()).keys,
+                            system_title=title or (decryption and decryption.system_title))
+        out["user_information"] = describe_apdu(raw, decryption=chosen,
+                                                where=f"user-information of byte {at}")
+    return out
+
+
+def decode_apdu_safe(data: bytes) -> Any:
+    try:
+        return decode_apdu(data)
+    except DlmsError:
+        return None
 
 
 def _open_ciphered(apdu_bytes: bytes, apdu: CipheredApdu, decryption: Decryption,
@@ -120,16 +153,27 @@ def _open_ciphered(apdu_bytes: bytes, apdu: CipheredApdu, decryption: Decryption
     if apdu.system_title is None and decryption.system_title is None:
         return {"content": "encrypted: this APDU does not carry the sender's system title; "
                            "give --system-title to decrypt"}
+    authenticated = SecurityControl.from_byte(apdu.security_control).authenticated
     try:
         opened = unprotect_apdu(apdu_bytes, keys=decryption.keys,
                                 system_title=decryption.system_title)
     except SecurityError as exc:
         raise TranslationError(f"ciphered APDU at byte {at}: {exc}", at) from None
     except DlmsError as exc:
+        hint = "" if authenticated else (" — wrong key? encryption-only APDUs carry no "
+                                         "authentication tag, so a wrong key shows up only here")
         raise TranslationError(f"ciphered APDU at byte {at}: cannot decrypt: "
-                               f"{getattr(exc, 'message', exc)}", at) from None
-    return {"content": "decrypted",
-            "decrypted_apdu": describe_apdu(opened.apdu, where=f"inner APDU of byte {at}")}
+                               f"{getattr(exc, 'message', exc)}{hint}", at) from None
+    try:
+        inner = describe_apdu(opened.apdu, where=f"inner APDU of byte {at}")
+    except TranslationError as exc:
+        if authenticated:
+            raise
+        raise TranslationError(f"{exc} — wrong key? encryption-only APDUs carry no "
+                               "authentication tag", exc.offset) from None
+    content = "decrypted" if authenticated else (
+        "decrypted, not authenticated (encryption only: a wrong key cannot be detected)")
+    return {"content": content, "decrypted_apdu": inner}
 
 
 # --- HDLC -------------------------------------------------------------------------------------
@@ -146,7 +190,9 @@ def _describe_frame(frame: HdlcFrame, offset: int, length: int) -> dict[str, Any
                            "source": to_json(frame.source), "control": control,
                            "segmented": frame.segmented}
     if frame.info:
-        out["info"] = frame.info.hex().upper()
+        out["info_length"] = len(frame.info)
+        if frame.frame_type not in (FrameType.I, FrameType.UI):  # I/UI: see "apdus" (masked)
+            out["info"] = frame.info.hex().upper()
     return out
 
 
@@ -220,7 +266,7 @@ def translate_hdlc(data: bytes, decryption: Decryption | None = None) -> dict[st
     if segments.data:
         out["incomplete_apdu"] = {"note": "last frame has the segmentation bit set: "
                                           "more segments expected",
-                                  "bytes": segments.data.hex().upper()}
+                                  "length": len(segments.data)}
     if apdus:
         out["apdus"] = apdus
     return out

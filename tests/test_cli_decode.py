@@ -233,3 +233,36 @@ def test_error_offset_inside_segmented_apdu_points_into_last_frame():
     reported = int(err.split("at byte ")[1].split()[0])
     second_info_end = len(wire_first) + len(wire_second) - 3
     assert reported == second_info_end  # the APDU ran out exactly where frame 2's info ends
+
+
+def test_hdlc_aarq_with_password_never_shows_it(vectors):
+    client = HdlcAddress(upper=16)
+    server = HdlcAddress(upper=1, lower=256, size=4)
+    aarq = bytes.fromhex(vectors["apdu"][0]["hex"])
+    frame = HdlcFrame(destination=server, source=client, frame_type=FrameType.I,
+                      info=b"\xE6\xE6\x00" + aarq, poll_final=True)
+    code, out, err = run(encode_frame(frame).hex())
+    assert code == 0, err
+    assert "3132333435363738" not in out.upper() and "12345678" not in out
+    assert json.loads(out)["apdus"][0]["apdu"]["pdu"] == "AARQ"
+
+
+@pytest.mark.parametrize("args, option", [
+    (("--ek", "0011"), "--ek"), (("--ak", "zz"), "--ak"), (("--system-title", "0102"), "--system-title"),
+])
+def test_malformed_key_options_are_usage_errors(args, option):
+    code, _, err = run(GET_CLOCK, *args)
+    assert code == 2 and f"argument {option}" in err
+
+
+def test_encryption_only_is_marked_unauthenticated():
+    from meterreader.dlms.security import CipheringMode, SecurityKeys, protect_apdu
+    keys = SecurityKeys(encryption_key=bytes.fromhex(EK), authentication_key=bytes.fromhex(AK))
+    title = bytes.fromhex("4D4D4D0000BC614E")
+    apdu = protect_apdu(bytes.fromhex(GET_CLOCK.replace(" ", "")), mode=CipheringMode.GENERAL_GLOBAL,
+                        security_control=0x20, system_title=title, invocation_counter=7, keys=keys)
+    result = decode_ok(apdu.hex(), "--ek", EK, "--ak", AK)["apdu"]
+    assert result["content"].startswith("decrypted, not authenticated")
+    assert result["decrypted_apdu"]["pdu"] == "GetRequestNormal"
+    code, _, err = run(apdu.hex(), "--ek", "0F0E0D0C0B0A09080706050403020100", "--ak", AK)
+    assert code == 1 and "wrong key?" in err
