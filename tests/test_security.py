@@ -8,11 +8,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meterreader.dlms.errors import DecodeError, DlmsError, LocalProtocolError, Reason
+from meterreader.dlms.errors import (DecodeError, DlmsError, LocalProtocolError, Reason,
+                                     RemoteProtocolError)
 from meterreader.dlms.secret import SecretBytes
 from meterreader.dlms.security import (
     AUTHENTICATED_AND_ENCRYPTED, AUTHENTICATED_ONLY, ENCRYPTED_ONLY, AuthenticationTagMismatch,
-    CipheringMode, CounterExhausted, HlsVerificationFailed, InvocationCounter, ReplayError,
+    CipheringMode, CounterExhausted, HlsVerificationFailed, InvocationCounter, KeyNotAvailable,
+    ReplayError,
     ReplayGuard, SecurityControl, SecurityError, SecurityKeys, SecurityPolicyViolation,
     UnsupportedSecurity, ciphered_tag_for, gcm_protect, gcm_unprotect, hls_challenge,
     hls_response, is_ciphered_tag, protect_apdu, unprotect_apdu, verify_hls_response)
@@ -185,9 +187,14 @@ def test_dedicated_modes_use_the_dedicated_key():
         other = SecurityKeys(encryption_key=EK, authentication_key=AK, dedicated_key=EK)
         with pytest.raises(AuthenticationTagMismatch):
             unprotect_apdu(wire, keys=other, system_title=CLIENT_ST)
-        with pytest.raises(LocalProtocolError):  # no dedicated key configured at all
+        # No dedicated key configured at all: the SENDER chose the key, so a remote problem,
+        # named correctly (it used to be a LocalProtocolError about "the encryption key").
+        with pytest.raises(KeyNotAvailable, match="needs the dedicated key") as info:
             unprotect_apdu(wire, keys=SecurityKeys(encryption_key=EK, authentication_key=AK),
                            system_title=CLIENT_ST)
+        assert isinstance(info.value, RemoteProtocolError)
+        assert isinstance(info.value, UnsupportedSecurity) and info.value.data == wire
+        assert "encryption key" not in str(info.value)
 
 
 def test_broadcast_key_bit_selects_the_broadcast_key():
@@ -493,6 +500,9 @@ def test_hls_unsupported_and_misuse():
     for mechanism in (0, 1, 7, 8, 255):
         with pytest.raises(UnsupportedSecurity):
             hls_response(mechanism, secret=HLS_SECRET, challenge=STOC)
+    with pytest.raises(UnsupportedSecurity, match=r"mechanism 7 \(HLS ECDSA\) is not "
+                                                  r"supported; HLS SHA-256 is mechanism 6"):
+        hls_response(7, secret=HLS_SECRET, challenge=STOC)
     with pytest.raises(LocalProtocolError):
         hls_response(3, secret=None, challenge=STOC)
     with pytest.raises(LocalProtocolError):

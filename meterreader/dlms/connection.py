@@ -28,16 +28,24 @@ Server flow: the AARQ is decided automatically from the :class:`ServerAssociatio
 ``GetRequested`` … ``ActionRequested`` (after reassembly of SET/ACTION blocks) and are answered with
 ``send(GetResponse(...))`` etc.; requests outside an association are answered with an
 ExceptionResponse (state-error service-not-allowed) and reported as :class:`RequestRefused`.
+Inside an association the server may also ``send(EventNotification(...))`` (unconfirmed).
+
+Invocation counters: ``invocation_counter`` is the last value we used; persist it and pass it
+back as ``invocation_counter_start`` next session (the IV must never repeat under one key).
 
 Errors (consistent for both roles): ``send`` raises :class:`LocalProtocolError` for misuse (an
 event not allowed in the state, a request while one is outstanding, a value that cannot fit);
 ``receive_data`` raises :class:`RemoteProtocolError` (or :class:`BlockTransferError`, carrying
 ``partial_raw``) for a peer that breaks the protocol, and the security errors of
 :mod:`meterreader.dlms.security` — :class:`AuthenticationTagMismatch` (wrong key or tampered APDU),
-:class:`ReplayError`, :class:`SecurityPolicyViolation`, :class:`HlsVerificationFailed` (the server's
-pass 4 answer is wrong: a wrong key, or not the real meter). After any exception the raising side's
-state is ERROR and every later call raises LocalProtocolError; the driver drops the link and, to
-go on, associates again with a new connection. Refusals by the peer are events, not exceptions
+:class:`ReplayError`, :class:`SecurityPolicyViolation`, :class:`HlsVerificationFailed` (the
+server's pass 4 answer is wrong: a wrong key, or not the real meter) and its subclass
+:class:`AuthenticationDowngrade` (HLS proposed but the AARE skips it or names another mechanism),
+:class:`KeyNotAvailable` (the peer selected a key we lack, e.g. a ded- APDU in a global
+association), :class:`UndecodablePlaintext` (encryption-only content that does not decode: wrong
+key?). After any exception the raising side's state is ERROR and every later call raises
+LocalProtocolError; the driver drops the link and, to go on, associates again with a new
+connection. Refusals by the peer are events, not exceptions
 (``AssociationRejected``, ``ServiceError``, a data-access-result in ``GetResult``).
 """
 
@@ -52,8 +60,13 @@ from meterreader.dlms.connection_settings import AssociationSettings, ServerAsso
 from meterreader.dlms.connection_state import (ASSOCIATED_STATES, AssociationMachine, Effect,
                                                Input, Role, State, TransitionError)
 from meterreader.dlms.errors import DlmsError, LocalProtocolError, Reason, RemoteProtocolError
+from meterreader.dlms.xdlms.ciphered import SERVICE_SPECIFIC_CIPHERED_TAGS
 
-__all__ = ["DlmsConnection", "Protection", "Role", "State"]
+__all__ = ["DlmsConnection", "Protection", "Role", "State", "TRACE_LEVEL"]
+
+#: Level of the APDU hex dumps when the injected logger has no ``trace`` (a stdlib Logger):
+#: below DEBUG (10), so they appear only when asked for.
+TRACE_LEVEL = 5
 
 
 def redact(apdu: bytes) -> bytes:
@@ -86,6 +99,32 @@ class DummyLogger:
         pass
 
 
+class _Hex:
+    """An APDU shown as redacted hex, computed only if the log record is really formatted."""
+
+    __slots__ = ("apdu",)
+
+    def __init__(self, apdu: bytes) -> None:
+        self.apdu = apdu
+
+    def __str__(self) -> str:
+        return redact(self.apdu).hex()
+
+
+def _log_function(logger: Any, name: str) -> Callable[..., None]:
+    """``logger.<name>`` if it has one; for ``trace`` on a stdlib Logger, ``log`` at
+    TRACE_LEVEL; else a no-op."""
+    method = getattr(logger, name, None)
+    if callable(method):
+        return method
+    log = getattr(logger, "log", None)
+    if name == "trace" and callable(log):
+        def trace(msg: str, *args: Any) -> None:
+            log(TRACE_LEVEL, msg, *args)
+        return trace
+    return DummyLogger().trace
+
+
 class Protection:
     """Ciphering of one association: our counter and title, the peer's title and replay guard.
 
@@ -93,15 +132,32 @@ class Protection:
 
     def __init__(self, *, own_title: bytes | None, keys: sec.SecurityKeys, counter_start: int,
                  mode: sec.CipheringMode | None = None, security_control: int = 0x30,
-                 required_security_control: int | None = None) -> None:
+                 required_security_control: int | None = None,
+                 counter: sec.InvocationCounter | None = None) -> None:
         self.own_title = own_title
         self.keys = keys
         self.mode = mode
         self.security_control = security_control
         self.required_security_control = required_security_control
         self.peer_title: bytes | None = None
-        self.counter = sec.InvocationCounter(counter_start)
+        self.counter = counter if counter is not None else sec.InvocationCounter(counter_start)
         self.guard = sec.ReplayGuard()
+        self.guard_before: int | None = None  # guard.last when the current APDU arrived
+
+    def mark(self) -> None:
+        """Note the replay guard's value before a received APDU is processed (see
+        :meth:`check_nested_counter`)."""
+        self.guard_before = self.guard.last
+
+    def use_guard(self, guard: Any) -> None:
+        """Replace our replay guard by a shared one (None keeps ours)."""
+        if guard is not None:
+            self.guard = guard
+            self.guard_before = guard.last
+
+    def check_nested_counter(self, counter: int) -> None:
+        """Replay-check the counter inside an HLS-GMAC answer of the APDU being processed."""
+        self.guard.check_nested(counter, self.guard_before)
 
     def protect(self, plain: bytes, *, mode: sec.CipheringMode | None = None,
                 security_control: int | None = None) -> bytes:
@@ -118,6 +174,9 @@ class Protection:
 
     def unprotect(self, data: bytes) -> sec.UnprotectedApdu:
         """Authenticate/decrypt a ciphered APDU from the peer, then check its counter."""
+        if self.peer_title is None and data[:1] and data[0] in SERVICE_SPECIFIC_CIPHERED_TAGS:
+            raise RemoteProtocolError("service-specific ciphered APDU before the peer's system "
+                                      "title is known", data=data, reason=Reason.UNEXPECTED)
         result = sec.unprotect_apdu(data, keys=self.keys, system_title=self.peer_title,
                                     required_security_control=self.required_security_control)
         if self.peer_title is not None and result.system_title != self.peer_title:
@@ -128,6 +187,13 @@ class Protection:
         self.guard.check(result.invocation_counter)
         return result
 
+    @staticmethod
+    def decode(result: sec.UnprotectedApdu | None, plain: bytes,
+               decoder: Callable[[bytes], Any]) -> Any:
+        """``decoder(plain)``; for encryption-only content a failure becomes
+        UndecodablePlaintext ("wrong key?"), see :func:`security.decode_plaintext`."""
+        return decoder(plain) if result is None else sec.decode_plaintext(result, decoder)
+
 
 class DlmsConnection:
     """One xDLMS application association, client or server side, sans-IO (h2 style:
@@ -135,8 +201,10 @@ class DlmsConnection:
 
     ``settings`` is required for a client, ``policy`` and ``client_sap`` (the client's SAP as
     the framing layer saw it) for a server. ``rng(n) -> bytes`` supplies HLS challenges (pass
-    ``secrets.token_bytes``); it is needed only for mechanisms 2..6. ``logger`` needs ``debug``
-    and ``trace`` (default: discards everything); APDU bytes are logged at trace level only.
+    ``secrets.token_bytes``); it is needed only for mechanisms 2..6. ``logger``: anything with
+    ``debug`` (state changes), e.g. a stdlib ``logging.Logger``; APDU bytes (LLS password
+    masked) go to its ``trace`` if it has one, else to ``log(TRACE_LEVEL, ...)`` (default:
+    discards everything).
     """
 
     def __init__(self, role: Role, settings: AssociationSettings | None = None, *,
@@ -147,6 +215,8 @@ class DlmsConnection:
         self.our_role = role
         self.their_role = role.peer
         self.logger = logger if logger is not None else DummyLogger()
+        self._debug = _log_function(self.logger, "debug")
+        self._trace = _log_function(self.logger, "trace")
         self.rng = rng
         self._machine = AssociationMachine()
         self._outbox: list[bytes] = []
@@ -190,6 +260,13 @@ class DlmsConnection:
         return self._machine.state in ASSOCIATED_STATES
 
     @property
+    def invocation_counter(self) -> int:
+        """Our invocation counter: the last value used (the start value before any ciphered APDU
+        or HLS-GMAC answer). Persist it after the session and pass it back as
+        ``invocation_counter_start``: a value must never be reused with the same key."""
+        return self._side.protection.counter.value
+
+    @property
     def partial_raw(self) -> bytes:
         """Raw-data of the block transfer towards us received so far (b"" when none) — still
         readable after an error in the middle of the transfer, whatever the error."""
@@ -213,7 +290,7 @@ class DlmsConnection:
         except BaseException:
             self._machine.fail(self.our_role)
             raise
-        self.logger.trace("send %s", redact(apdu).hex())
+        self._trace("send %s", _Hex(apdu))
         return apdu
 
     def receive_data(self, apdu: bytes) -> list[Event]:
@@ -222,7 +299,7 @@ class DlmsConnection:
         if not isinstance(apdu, (bytes, bytearray, memoryview)):
             raise LocalProtocolError(f"receive_data needs bytes, got {type(apdu).__name__}")
         data = bytes(apdu)
-        self.logger.trace("receive %s", redact(data).hex())
+        self._trace("receive %s", _Hex(data))
         try:
             if not data:
                 raise RemoteProtocolError("empty APDU", data=data, reason=Reason.TRUNCATED)
@@ -252,8 +329,8 @@ class DlmsConnection:
         """Run the transition for ``machine_input`` sent by ``sender`` (we or they)."""
         old = self._machine.state
         effect = self._machine.process(machine_input, sender)
-        self.logger.debug("%s by %s: %s -> %s", machine_input.name, sender.value, old.name,
-                          self._machine.state.name)
+        self._debug("%s by %s: %s -> %s", machine_input.name, sender.value, old.name,
+                    self._machine.state.name)
         return effect
 
     def _check_send(self, machine_input: Input) -> Effect | None:

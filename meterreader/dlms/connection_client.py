@@ -105,11 +105,16 @@ class ClientSide(ClientServices):
             client_max_receive_pdu_size=s.max_receive_pdu_size).encode()
         if s.ciphering is not None:
             # Green Book ed.9: the InitiateRequest (and a dedicated key in it) is always ciphered
-            # with the global key: glo-initiate-request, or general-glo-ciphering.
+            # with the global key: glo-initiate-request, or general-glo-ciphering. A dedicated
+            # key must never travel in clear: that InitiateRequest is always encrypted (and
+            # authenticated), even when the services are only authenticated (0x10).
             general = s.ciphering in (sec.CipheringMode.GENERAL_GLOBAL,
                                       sec.CipheringMode.GENERAL_DEDICATED)
+            control = (s.security_control | sec.AUTHENTICATED_AND_ENCRYPTED if dedicated
+                       else s.security_control)
             info = self.protection.protect(info, mode=sec.CipheringMode.GENERAL_GLOBAL if general
-                                           else sec.CipheringMode.GLOBAL)
+                                           else sec.CipheringMode.GLOBAL,
+                                           security_control=control)
         with_title = (s.ciphering is not None or s.mechanism in TITLE_MECHANISMS
                       or s.send_calling_ap_title)
         authenticated = s.mechanism is not Mech.NONE
@@ -149,16 +154,18 @@ class ClientSide(ClientServices):
                 self.conn._advance(Input.RLRE, Role.SERVER)
                 self._released()
                 return [ev.Released(malformed=True)]
-        plain = data
+        plain, result = data, None
+        self.protection.mark()
         if sec.is_ciphered_tag(data[0]):
             if s.ciphering is None:
                 raise RemoteProtocolError("the meter sent a ciphered APDU but this association "
                                           "is not ciphered", data=data, reason=Reason.UNEXPECTED)
-            plain = self.protection.unprotect(data).apdu
+            result = self.protection.unprotect(data)
+            plain = result.apdu
         elif s.ciphering is not None and data[0] not in _PLAIN_IN_CIPHERED:
             raise RemoteProtocolError("unciphered APDU in a ciphered association", data=data,
                                       reason=Reason.UNEXPECTED)
-        pdu = x.decode_apdu(plain)
+        pdu = self.protection.decode(result, plain, x.decode_apdu)
         machine_input = classify(pdu, state, s.association_ln)
         if machine_input is None:
             raise RemoteProtocolError(f"{type(pdu).__name__} is not supported here", data=plain,
@@ -178,8 +185,29 @@ class ClientSide(ClientServices):
                               f"{p.invoke_id}", data)
         return p
 
+    def _check_mechanism(self, aare: acse.AARE, data: bytes, machine_input: Input) -> None:
+        """Green Book ed.9, HLS: an AARE accepting our HLS proposal must say "authentication
+        required" (pass 3/4 follow); accepting without it would skip the server's proof."""
+        s = self.settings
+        named = aare.mechanism_name
+        if named is not None and named != s.mechanism:
+            text = (f"the meter accepted with authentication mechanism {int(named)}, we proposed "
+                    f"{s.mechanism.value} ({s.mechanism.name})")
+            if s.mechanism in HLS_MECHANISMS:
+                raise sec.AuthenticationDowngrade(text)
+            raise RemoteProtocolError(text, data=data, reason=Reason.BAD_VALUE)
+        required = machine_input is Input.AARE_AUTHENTICATION_REQUIRED
+        if s.mechanism in HLS_MECHANISMS and not required:
+            diagnostic = aare.result_source_diagnostic
+            raise sec.AuthenticationDowngrade(
+                f"the meter accepted the association without HLS authentication (diagnostic "
+                f"{getattr(diagnostic, 'name', diagnostic)}, not AUTHENTICATION_REQUIRED) although "
+                f"we proposed HLS mechanism {s.mechanism.value} ({s.mechanism.name}): it did not "
+                "prove it knows the secret — not the real meter, or a downgrade")
+
     def _on_accepted(self, aare: acse.AARE, data: bytes, machine_input: Input) -> list[ev.Event]:
         s = self.settings
+        self._check_mechanism(aare, data, machine_input)
         context = (acse.ApplicationContextName.LN_CIPHERING if s.ciphering
                    else acse.ApplicationContextName.LN)
         if aare.application_context_name is not context:
@@ -197,12 +225,14 @@ class ClientSide(ClientServices):
         if not info:
             raise RemoteProtocolError("the AARE accepts but carries no InitiateResponse",
                                       data=data, reason=Reason.BAD_VALUE)
+        result = None
         if sec.is_ciphered_tag(info[0]) and s.ciphering is not None:
-            info = self.protection.unprotect(info).apdu
+            result = self.protection.unprotect(info)
+            info = result.apdu
         elif s.ciphering is not None:
             raise RemoteProtocolError("plain InitiateResponse in a ciphered association",
                                       data=data, reason=Reason.UNEXPECTED)
-        response = InitiateResponse.decode(info)
+        response = self.protection.decode(result, info, InitiateResponse.decode)
         self._server_limit = effective_limit(response.server_max_receive_pdu_size)
         self._conformance = response.negotiated_conformance
         accepted = ev.AssociationAccepted(
@@ -290,6 +320,8 @@ class ClientSide(ClientServices):
                                 own_system_title=s.client_system_title or b"",
                                 peer_system_title=offer.server_system_title or b"",
                                 ctos=self._ctos, stoc=self._stoc, keys=s.keys)
+        if s.mechanism is Mech.HIGH_GMAC:
+            self.protection.check_nested_counter(sec.gmac_response_counter(value.value))
         self.association = offer
         return [offer]
 

@@ -3,7 +3,8 @@
 Events passed to ``send``: a client sends :class:`Associate`, :class:`Get`, :class:`GetList`,
 :class:`Set`, :class:`SetList`, :class:`Action`, :class:`Release`; a server answers the request
 events with :class:`GetResponse`, :class:`GetListResponse`, :class:`SetResponse`,
-:class:`SetListResponse`, :class:`ActionResponse` or :class:`RefuseRequest`.
+:class:`SetListResponse`, :class:`ActionResponse` or :class:`RefuseRequest`, and sends
+:class:`EventNotification` on its own.
 
 Events returned by ``receive_data``: on a client :class:`AssociationAccepted`,
 :class:`AssociationRejected`, :class:`BlockReceived`, :class:`GetResult`, :class:`GetListResult`,
@@ -232,6 +233,22 @@ class RefuseRequest(Event):
         _check(self, "service_error", x.ServiceError)
         if self.service_error is x.ServiceError.INVOCATION_COUNTER_ERROR:
             raise LocalProtocolError("RefuseRequest cannot send invocation-counter-error")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventNotification(Event):
+    """Unsolicited EventNotificationRequest (unconfirmed) from the server inside an open
+    association; ciphered as the association is. ``time`` is the optional octet-string time
+    (normally a 12-byte COSEM date-time)."""
+
+    descriptor: x.CosemAttributeDescriptor
+    value: Data
+    time: bytes | None = None
+
+    def __post_init__(self) -> None:
+        _check(self, "descriptor", x.CosemAttributeDescriptor)
+        _check(self, "value", Data)
+        _check(self, "time", bytes, optional=True)
 
 
 # -- received by a client -------------------------------------------------------------------------

@@ -13,27 +13,29 @@ Answers the machine gives on its own (queued in ``data_to_send``, reported as
   PDU size → ExceptionResponse service-not-allowed / service-not-supported (pdu-too-long);
 * a next-block request without a transfer, or with a wrong block number → the service's block
   response carrying no-long-get/set/action-in-progress or data-block-number-invalid;
-* an undecipherable or replayed request → ExceptionResponse deciphering-error /
-  invocation-counter-error queued, then the security error is raised (state ERROR).
+* an undecipherable or replayed request (a key the client selected that we lack, e.g. a ded-
+  APDU in a global association, or encryption-only content that does not decode, included) →
+  ExceptionResponse deciphering-error / invocation-counter-error queued, then the security
+  error is raised (state ERROR).
 
-The simulator answers ``GetRequested`` … ``ActionRequested`` with ``send(GetResponse(...))`` …;
-a value longer than min(client's max receive PDU size, ours) goes out as datablocks (GET) or
-pblocks (ACTION), one per next-block request. If the client did not negotiate block transfer,
-such a GET is answered with data-access-result other-reason instead.
+The simulator answers ``GetRequested`` … ``ActionRequested`` with ``send(GetResponse(...))`` …
+(see ``connection_server_answers``; also ``send(EventNotification(...))`` in an association).
+
+Replays: with ``ServerAssociationPolicy.replay_guards`` the client's invocation counters are
+checked against state shared by all connections of the meter (per client system title), so an
+AARQ or request captured from an earlier connection is refused in a new one too.
 """
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable
 
 from meterreader.dlms import acse
 from meterreader.dlms import connection_events as ev
 from meterreader.dlms import security as sec
 from meterreader.dlms import xdlms as x
-from meterreader.dlms.axdr import Data, encode_data
-from meterreader.dlms.blocks import (Outgoing, Reassembly, decode_value, decode_values,
-                                     encode_results, payload_size, protection_overhead, split)
+from meterreader.dlms.blocks import Reassembly, decode_value, decode_values
+from meterreader.dlms.connection_server_answers import Kind, Pending, ServerAnswers
 from meterreader.dlms.connection_server_association import ServerAssociation
 from meterreader.dlms.connection_settings import HLS_MECHANISMS, ServerAssociationPolicy
 from meterreader.dlms.connection_state import Effect, Input, Role, State, classify
@@ -48,28 +50,6 @@ NotAllowed = x.StateError.SERVICE_NOT_ALLOWED
 _ACSE = (acse.AARQ, acse.AARE, acse.RLRQ, acse.RLRE)
 _ACSE_TAGS = frozenset(int(tag) for tag in acse.AcseTag)
 _NOT_ASSOCIATED = frozenset({State.IDLE, State.ASSOCIATION_PENDING})
-
-
-class Kind(Enum):
-    GET = "GET"
-    GET_LIST = "GET-with-list"
-    SET = "SET"
-    SET_LIST = "SET-with-list"
-    ACTION = "ACTION"
-
-
-class Pending:
-    """The request being served: what the client asked and any block transfer."""
-
-    __slots__ = ("kind", "iip", "request", "incoming", "outgoing", "awaiting")
-
-    def __init__(self, kind: Kind, iip: x.InvokeIdAndPriority, request: Any = None) -> None:
-        self.kind = kind
-        self.iip = iip
-        self.request = request  # the first request APDU (descriptors, selection)
-        self.incoming: Reassembly | None = None
-        self.outgoing: Outgoing | None = None
-        self.awaiting = False  # a request event went out; the simulator owes the answer
 
 
 def _required(pdu: Any) -> Conformance:
@@ -102,7 +82,7 @@ _NEEDS = {
 }
 
 
-class ServerSide(ServerAssociation):
+class ServerSide(ServerAssociation, ServerAnswers):
     """Server half of a DlmsConnection (see its docstring for the contract)."""
 
     def __init__(self, conn: "DlmsConnection", policy: ServerAssociationPolicy,
@@ -116,7 +96,8 @@ class ServerSide(ServerAssociation):
         self.policy = policy
         self.client_sap = client_sap
         self.protection = Protection(own_title=policy.server_system_title, keys=policy.keys,
-                                     counter_start=policy.invocation_counter_start)
+                                     counter_start=policy.invocation_counter_start,
+                                     counter=policy.shared_invocation_counter)
         self.rule: Any = None
         self.association: ev.ClientAssociated | None = None
         self._offer: ev.ClientAssociated | None = None
@@ -180,15 +161,21 @@ class ServerSide(ServerAssociation):
         state = self.conn.state
         self._received_size = len(data)
         ciphered_association = self.rule is not None and self.rule.ciphered
-        plain = data
+        plain, result = data, None
+        self.protection.mark()
         if sec.is_ciphered_tag(data[0]):
             if not ciphered_association or state in _NOT_ASSOCIATED:
                 return self._refuse("ciphered APDU outside a ciphered association")
-            plain = self._unprotect(data)
+            result = self._unprotect(data)
+            plain = result.apdu
         elif ciphered_association and state not in _NOT_ASSOCIATED \
                 and data[0] not in _ACSE_TAGS:
             return self._refuse("unciphered request in a ciphered association")
-        pdu = x.decode_apdu(plain)
+        try:
+            pdu = self.protection.decode(result, plain, x.decode_apdu)
+        except sec.UndecodablePlaintext:
+            self._queue_deciphering_error()
+            raise
         machine_input = classify(pdu, state, self.policy.association_ln)
         if machine_input is None:
             return self._refuse(f"{type(pdu).__name__} is not supported",
@@ -198,7 +185,9 @@ class ServerSide(ServerAssociation):
             return self._refuse("service requested outside an association")
         return _RECEIVE[machine_input](self, pdu, plain, machine_input)
 
-    def _unprotect(self, data: bytes) -> bytes:
+    def _unprotect(self, data: bytes) -> sec.UnprotectedApdu:
+        """Unprotect a request; for any security or framing problem (a key the client selected
+        that we lack included) queue the ExceptionResponse before re-raising."""
         try:
             result = self.protection.unprotect(data)
         except sec.ReplayError:
@@ -208,11 +197,14 @@ class ServerSide(ServerAssociation):
                 invocation_counter=min(last + 1, 0xFFFFFFFF)).encode())
             raise
         except (sec.SecurityError, DecodeError):
-            self.conn._queue(x.ExceptionResponse(
-                state_error=NotAllowed, service_error=x.ServiceError.DECIPHERING_ERROR).encode())
+            self._queue_deciphering_error()
             raise
         self._reply_mode, self._reply_sc = result.mode, result.security_control
-        return result.apdu
+        return result
+
+    def _queue_deciphering_error(self) -> None:
+        self.conn._queue(x.ExceptionResponse(
+            state_error=NotAllowed, service_error=x.ServiceError.DECIPHERING_ERROR).encode())
 
     def _on_notification(self, pdu: Any, data: bytes, machine_input: Input) -> list[ev.Event]:
         return [ev.NotificationReceived(apdu=pdu)]
@@ -379,100 +371,6 @@ class ServerSide(ServerAssociation):
         self.conn._queue(self._next_action_block(p))
         return []
 
-    # -- answers from the simulator ---------------------------------------------------------------
-
-    def send(self, event: ev.Event) -> bytes:
-        entry = _SEND.get(type(event))
-        if entry is None:
-            raise LocalProtocolError(f"a server cannot send {type(event).__name__}")
-        p = self.pending
-        if p is None or not p.awaiting:
-            raise LocalProtocolError(f"no request is waiting for {type(event).__name__}")
-        if event.invoke_id != p.iip.invoke_id:
-            raise LocalProtocolError(f"invoke_id {event.invoke_id} does not match the "
-                                     f"outstanding request's {p.iip.invoke_id}")
-        kinds, handler = entry
-        if kinds and p.kind not in kinds:
-            raise LocalProtocolError(f"{type(event).__name__} does not answer a {p.kind.value}")
-        p.awaiting = False
-        return handler(self, p, event)
-
-    @property
-    def _limit(self) -> int:
-        return self._client_limit
-
-    def _fits(self, pdu: Any) -> bool:
-        return len(pdu.encode()) + protection_overhead(self._reply_mode) <= self._limit
-
-    def _split(self, p: Pending, raw: bytes, empty: Any) -> None:
-        p.outgoing = Outgoing(split(raw, payload_size(self._limit, empty.encode(),
-                                                      self._reply_mode)))
-
-    def _next_get_block(self, p: Pending) -> bytes:
-        assert p.outgoing is not None
-        block = p.outgoing.next_block()
-        pdu = x.GetResponseWithDatablock(invoke_id_and_priority=p.iip, result=x.DataBlockG(
-            last_block=block.last_block, block_number=block.block_number, result=block.raw_data))
-        return self._answer(pdu, Input.RESPONSE if block.last_block else Input.RESPONSE_BLOCK)
-
-    def _next_action_block(self, p: Pending) -> bytes:
-        assert p.outgoing is not None
-        block = p.outgoing.next_block()
-        pdu = x.ActionResponseWithPblock(invoke_id_and_priority=p.iip, pblock=block)
-        return self._answer(pdu, Input.RESPONSE if block.last_block else Input.RESPONSE_BLOCK)
-
-    def _send_get(self, p: Pending, event: Any) -> bytes:
-        if isinstance(event, ev.GetResponse):
-            pdu: Any = x.GetResponseNormal(invoke_id_and_priority=p.iip, result=event.value)
-        else:
-            if len(event.values) != len(p.request.attribute_descriptor_list):
-                raise LocalProtocolError("GetListResponse needs one value per descriptor")
-            pdu = x.GetResponseWithList(invoke_id_and_priority=p.iip, result=event.values)
-        if self._fits(pdu):
-            return self._answer(pdu)
-        if not self._conformance & C.BLOCK_TRANSFER_WITH_GET_OR_READ:
-            return self._answer(x.GetResponseNormal(invoke_id_and_priority=p.iip,
-                                                    result=x.DataAccessResult.OTHER_REASON))
-        raw = (encode_data(event.value) if isinstance(event, ev.GetResponse)
-               else encode_results(event.values))
-        self._split(p, raw, x.GetResponseWithDatablock(
-            invoke_id_and_priority=p.iip,
-            result=x.DataBlockG(last_block=False, block_number=1, result=b"")))
-        return self._next_get_block(p)
-
-    def _send_set(self, p: Pending, event: Any) -> bytes:
-        block = p.incoming.last_number if p.incoming is not None else None
-        if isinstance(event, ev.SetResponse):
-            pdu: Any = (x.SetResponseNormal(invoke_id_and_priority=p.iip, result=event.result)
-                        if block is None else x.SetResponseLastDatablock(
-                            invoke_id_and_priority=p.iip, result=event.result,
-                            block_number=block))
-        else:
-            if len(event.results) != len(p.request.attribute_descriptor_list):
-                raise LocalProtocolError("SetListResponse needs one result per descriptor")
-            pdu = (x.SetResponseWithList(invoke_id_and_priority=p.iip, result=event.results)
-                   if block is None else x.SetResponseLastDatablockWithList(
-                       invoke_id_and_priority=p.iip, result=event.results, block_number=block))
-        return self._answer(pdu)
-
-    def _send_action(self, p: Pending, event: ev.ActionResponse) -> bytes:
-        pdu = x.ActionResponseNormal(
-            invoke_id_and_priority=p.iip, single_response=x.ActionResponseWithOptionalData(
-                result=event.result, return_parameters=event.return_value))
-        value = event.return_value
-        if self._fits(pdu) or not isinstance(value, Data) \
-                or not self._conformance & C.BLOCK_TRANSFER_WITH_ACTION:
-            return self._answer(pdu)
-        self._split(p, encode_data(value), x.ActionResponseWithPblock(
-            invoke_id_and_priority=p.iip,
-            pblock=x.DataBlockSA(last_block=False, block_number=1, raw_data=b"")))
-        return self._next_action_block(p)
-
-    def _send_refusal(self, p: Pending, event: ev.RefuseRequest) -> bytes:
-        return self._answer(x.ExceptionResponse(state_error=event.state_error,
-                                                service_error=event.service_error))
-
-
 _RECEIVE: dict[Input, Callable[[ServerSide, Any, bytes, Input], list[ev.Event]]] = {
     Input.AARQ: ServerSide._on_aarq,
     Input.HLS_REPLY: ServerSide._on_hls_reply,
@@ -494,12 +392,4 @@ _REQUESTS: dict[type, Callable[[ServerSide, Any], list[ev.Event]]] = {
     x.ActionRequestWithFirstPblock: ServerSide._action_first,
     x.ActionRequestWithPblock: ServerSide._action_next,
     x.ActionRequestNextPblock: ServerSide._action_next_pblock,
-}
-_SEND: dict[type, tuple[frozenset[Kind], Callable[[ServerSide, Pending, Any], bytes]]] = {
-    ev.GetResponse: (frozenset({Kind.GET}), ServerSide._send_get),
-    ev.GetListResponse: (frozenset({Kind.GET_LIST}), ServerSide._send_get),
-    ev.SetResponse: (frozenset({Kind.SET}), ServerSide._send_set),
-    ev.SetListResponse: (frozenset({Kind.SET_LIST}), ServerSide._send_set),
-    ev.ActionResponse: (frozenset({Kind.ACTION}), ServerSide._send_action),
-    ev.RefuseRequest: (frozenset(), ServerSide._send_refusal),
 }

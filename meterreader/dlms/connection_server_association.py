@@ -14,9 +14,12 @@ this order, each refusal answering an AARE "rejected-permanent" with the diagnos
    authentication-failure (13);
 6. the InitiateRequest (deciphered when ciphered; ciphering required exactly when the rule is
    ciphered): no-reason-given (1) with a ConfirmedServiceError initiate-error in the
-   user-information for: undecipherable (application-reference deciphering-error), DLMS version
+   user-information for: undecipherable, replayed (its invocation counter not above the last
+   accepted from that client system title — see ``ServerAssociationPolicy.replay_guards``) or
+   encryption-only and undecodable (application-reference deciphering-error), DLMS version
    below 6 (dlms-version-too-low), no common GET/SET/ACTION service (incompatible-conformance),
-   client max receive PDU size below MIN_PDU_SIZE (pdu-size-too-short), anything else (other).
+   client max receive PDU size below MIN_PDU_SIZE (pdu-size-too-short), a dedicated key not
+   protected with encryption, or anything else (other).
 
 Accepted: negotiated conformance = proposed AND ours (INTEROP.md); for HLS mechanisms 2..6 the
 AARE says "accepted, authentication-required" (14) and carries StoC from the injected rng.
@@ -114,6 +117,7 @@ class ServerAssociation:
                                "8 bytes")
             self._client_title = title
             self.protection.peer_title = title
+            self.protection.use_guard(self.policy.replay_guard_for(title))
         value = aarq.calling_authentication_value
         if mechanism is Mech.LOW:
             # Constant-time comparison (SecretBytes.__eq__ uses hmac.compare_digest).
@@ -139,6 +143,9 @@ class ServerAssociation:
                                                         "unciphered association")
             try:
                 unprotected = self.protection.unprotect(info)
+            except sec.ReplayError as exc:
+                raise _initiate_error(x.ApplicationReference.DECIPHERING_ERROR,
+                                      f"replayed InitiateRequest: {exc}") from None
             except DlmsError:
                 raise _initiate_error(x.ApplicationReference.DECIPHERING_ERROR,
                                       "the InitiateRequest could not be deciphered") from None
@@ -149,12 +156,17 @@ class ServerAssociation:
         elif rule.ciphered:
             raise _initiate_error(x.Initiate.OTHER, "the InitiateRequest must be ciphered")
         try:
-            request = InitiateRequest.decode(info)
+            request = self.protection.decode(unprotected, info, InitiateRequest.decode)
+        except sec.UndecodablePlaintext as exc:
+            raise _initiate_error(x.ApplicationReference.DECIPHERING_ERROR, exc.message
+                                  ) from None
         except DlmsError:
             raise _initiate_error(x.Initiate.OTHER, "the InitiateRequest does not decode"
                                   ) from None
-        if request.dedicated_key is not None and unprotected is None:
-            raise _initiate_error(x.Initiate.OTHER, "a dedicated key must not travel plain")
+        if request.dedicated_key is not None and (
+                unprotected is None or not unprotected.security_control & sec.ENCRYPTED_ONLY):
+            raise _initiate_error(x.Initiate.OTHER, "a dedicated key must travel encrypted "
+                                                    "(security control with encryption)")
         if request.proposed_dlms_version_number < 6:
             raise _initiate_error(x.Initiate.DLMS_VERSION_TOO_LOW,
                                   f"DLMS version {request.proposed_dlms_version_number} < 6")
@@ -234,14 +246,13 @@ class ServerAssociation:
                                     peer_system_title=peer, ctos=self._ctos, stoc=self._stoc,
                                     keys=keys)
         except sec.HlsVerificationFailed:
-            self._emit(x.ActionResponseNormal(
-                invoke_id_and_priority=iip, single_response=x.ActionResponseWithOptionalData(
-                    result=x.ActionResult.READ_WRITE_DENIED)), Input.HLS_REFUSED)
-            self._reset_association()
-            return [ev.ClientRejected(client_sap=self.client_sap,
-                                      diagnostic=Diag.AUTHENTICATION_FAILURE,
-                                      reason_text="the client failed HLS authentication (wrong "
-                                                  "secret or key)")]
+            return self._hls_failed(iip, "the client failed HLS authentication (wrong secret or "
+                                         "key)")
+        if rule.mechanism is Mech.HIGH_GMAC:
+            try:  # the client's HLS-GMAC counter is replay-checked like its APDUs' counters
+                self.protection.check_nested_counter(sec.gmac_response_counter(value.value))
+            except sec.ReplayError as exc:
+                return self._hls_failed(iip, f"the client's HLS-GMAC answer is replayed: {exc}")
         counter = self.protection.counter.next() if rule.mechanism is Mech.HIGH_GMAC else 0
         answer = sec.hls_response(rule.mechanism, secret=rule.hls_secret, challenge=self._ctos,
                                   own_system_title=own, peer_system_title=peer, ctos=self._ctos,
@@ -252,6 +263,15 @@ class ServerAssociation:
                 return_parameters=Data(DataTag.OCTET_STRING, answer))), Input.HLS_ACCEPTED)
         self.association, self._offer = self._offer, None
         return [self.association] if self.association is not None else []
+
+    def _hls_failed(self: "ServerSide", iip: x.InvokeIdAndPriority, text: str
+                    ) -> list[ev.Event]:
+        self._emit(x.ActionResponseNormal(
+            invoke_id_and_priority=iip, single_response=x.ActionResponseWithOptionalData(
+                result=x.ActionResult.READ_WRITE_DENIED)), Input.HLS_REFUSED)
+        self._reset_association()
+        return [ev.ClientRejected(client_sap=self.client_sap,
+                                  diagnostic=Diag.AUTHENTICATION_FAILURE, reason_text=text)]
 
     def _on_rlrq(self: "ServerSide", pdu: acse.RLRQ, data: bytes,
                  machine_input: Input) -> list[ev.Event]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum, unique
 from types import MappingProxyType
-from typing import Any, Mapping, NoReturn
+from typing import Any, Mapping, MutableMapping, NoReturn
 
 from meterreader.cosem.obis import Obis
 from meterreader.dlms.acse import MechanismName
@@ -22,6 +22,8 @@ from meterreader.dlms.initiate import VAA_NAME_LN, Conformance
 from meterreader.dlms.secret import SecretBytes
 from meterreader.dlms.security import (AUTHENTICATED_AND_ENCRYPTED, CipheringMode,
                                        SecurityControl, SecurityKeys)
+from meterreader.dlms.security_counters import InvocationCounter, ReplayGuard
+from meterreader.dlms.security_hls import ECDSA_UNSUPPORTED_TEXT
 
 C = Conformance
 #: The usual LN client proposal 0x007E1F: priority management, attribute0 with GET, block
@@ -79,6 +81,8 @@ def _mechanism(obj: Any) -> MechanismName:
         mechanism = MechanismName(obj.mechanism)
     except ValueError:
         _fail(owner, f"unknown authentication mechanism {obj.mechanism!r}")
+    if mechanism is MechanismName.HIGH_ECDSA:
+        _fail(owner, ECDSA_UNSUPPORTED_TEXT)
     if mechanism not in SUPPORTED_MECHANISMS:
         _fail(owner, f"mechanism {mechanism.value} ({mechanism.name}) is not supported")
     object.__setattr__(obj, "mechanism", mechanism)
@@ -106,8 +110,16 @@ class AssociationSettings:
     ``ciphering`` None = no ciphering (application context LN); a CipheringMode = context
     LN-with-ciphering, the InitiateRequest is glo-ciphered (general-glo-ciphered in the GENERAL_*
     modes) and every service APDU is protected with ``security_control`` in that mode. DEDICATED
-    modes send ``keys.dedicated_key`` in the InitiateRequest. ``invocation_counter_start`` is the
-    last counter value already used (the first APDU uses start + 1).
+    modes send ``keys.dedicated_key`` in the InitiateRequest, which is then always authenticated
+    AND encrypted (0x30) whatever ``security_control`` says, so they need both EK and AK.
+
+    ``invocation_counter_start`` is the last counter value already used under these keys (the
+    first APDU uses start + 1). The IV is system title || counter, so a counter value must never
+    be used twice with one key, across sessions too: persist ``DlmsConnection.invocation_counter``
+    after each session and pass it back here for the next one (a meter that remembers the last
+    counter it accepted refuses a smaller one as a replay).
+    ``server_logical_address`` / ``server_physical_address`` are informational (the driver
+    addresses the server; 256 is a common HDLC physical address).
 
     Quirks (named meter behaviours, see /work/shared/INTEROP.md):
     ``accept_malformed_rlre`` — some servers send an RLRE with a wrong length byte: treat any
@@ -119,6 +131,7 @@ class AssociationSettings:
 
     client_sap: int = 16
     server_logical_address: int = 1  # informational: the driver addresses the server
+    server_physical_address: int = 256  # informational, as server_logical_address
     referencing: Referencing = Referencing.LN
     mechanism: MechanismName = MechanismName.NONE
     password: SecretBytes | None = None
@@ -145,6 +158,7 @@ class AssociationSettings:
             _fail(owner, "short name (SN) referencing is not supported; use logical names (LN)")
         _int(owner, "client_sap", self.client_sap, 0, 0x7F)
         _int(owner, "server_logical_address", self.server_logical_address, 0, 0x3FFF)
+        _int(owner, "server_physical_address", self.server_physical_address, 0, 0x3FFF)
         _secret(self, "password")
         _secret(self, "hls_secret")
         mechanism = _mechanism(self)
@@ -163,9 +177,13 @@ class AssociationSettings:
                 _fail(owner, "ciphering, mechanisms 5/6 and send_calling_ap_title need "
                              "client_system_title")
         _keys_for(owner, self.keys, self.ciphering is not None, mechanism, self.security_control)
-        if self.ciphering in (CipheringMode.DEDICATED, CipheringMode.GENERAL_DEDICATED) \
-                and self.keys.dedicated_key is None:
-            _fail(owner, "dedicated ciphering needs keys.dedicated_key")
+        if self.ciphering in (CipheringMode.DEDICATED, CipheringMode.GENERAL_DEDICATED):
+            if self.keys.dedicated_key is None:
+                _fail(owner, "dedicated ciphering needs keys.dedicated_key")
+            if self.keys.authentication_key is None:
+                _fail(owner, "dedicated ciphering needs keys.authentication_key: the "
+                             "InitiateRequest carrying the dedicated key is always "
+                             "authenticated and encrypted")
         _int(owner, "proposed_conformance", int(self.proposed_conformance), 0, 0xFFFFFF)
         object.__setattr__(self, "proposed_conformance", Conformance(self.proposed_conformance))
         _int(owner, "max_receive_pdu_size", self.max_receive_pdu_size, 0, 0xFFFF)
@@ -225,7 +243,15 @@ class ServerAssociationPolicy:
 
     The negotiated conformance is the client's proposal AND the rule's (or server's) block; the
     server answers with ``server_max_receive_pdu_size`` and never sends an APDU longer than
-    min(client's max receive PDU size, ours). ``invocation_counter_start`` as for the client."""
+    min(client's max receive PDU size, ours). ``invocation_counter_start`` as for the client.
+
+    State shared by every connection of one meter (pass the same objects to each new
+    DlmsConnection; the policy stays frozen, these objects are updated in place):
+    ``replay_guards`` maps a client system title to the :class:`ReplayGuard` of its invocation
+    counters, so that an AARQ or request captured from one connection and replayed into a new
+    one is refused (None = each connection starts a fresh guard: replays into a new connection
+    go unnoticed). ``shared_invocation_counter`` is our sending counter across connections
+    (None = each connection starts from ``invocation_counter_start``)."""
 
     clients: Mapping[int, ClientAssociationRule]
     server_conformance: Conformance = DEFAULT_CONFORMANCE
@@ -237,9 +263,16 @@ class ServerAssociationPolicy:
     dlms_version: int = 6
     vaa_name: int = VAA_NAME_LN
     challenge_length: int = 16
+    replay_guards: MutableMapping[bytes, ReplayGuard] | None = None
+    shared_invocation_counter: InvocationCounter | None = None
 
     def __post_init__(self) -> None:
         owner = "ServerAssociationPolicy"
+        if self.replay_guards is not None and not isinstance(self.replay_guards, MutableMapping):
+            _fail(owner, "replay_guards must be a dict (system title → ReplayGuard) or None")
+        if self.shared_invocation_counter is not None and not isinstance(
+                self.shared_invocation_counter, InvocationCounter):
+            _fail(owner, "shared_invocation_counter must be an InvocationCounter or None")
         if not isinstance(self.clients, Mapping) or not all(
                 isinstance(k, int) and isinstance(v, ClientAssociationRule)
                 for k, v in self.clients.items()):
@@ -265,3 +298,10 @@ class ServerAssociationPolicy:
                              "server_system_title")
             _keys_for(owner, self.keys, rule.ciphered, rule.mechanism,
                       rule.required_security_control)
+
+    def replay_guard_for(self, client_system_title: bytes) -> ReplayGuard | None:
+        """The shared ReplayGuard of a client system title (created on first use), or None
+        without ``replay_guards``."""
+        if self.replay_guards is None:
+            return None
+        return self.replay_guards.setdefault(bytes(client_system_title), ReplayGuard())

@@ -10,7 +10,8 @@
   :class:`meterreader.dlms.xdlms.ciphered.CipheredApdu`, shared with the translator.
 * :class:`InvocationCounter` (our sending counter) and :class:`ReplayGuard` (the peer's) live in
   :mod:`meterreader.dlms.security_counters`, HLS (mechanisms 2-6) in
-  :mod:`meterreader.dlms.security_hls`; both are re-exported here.
+  :mod:`meterreader.dlms.security_hls`, the errors in :mod:`meterreader.dlms.security_errors`;
+  all are re-exported here.
 
 No randomness, clock or I/O: keys, system titles, counters and challenges are inputs. Keys are
 :class:`~meterreader.dlms.secret.SecretBytes` (plain ``bytes`` are accepted too) and are revealed
@@ -22,13 +23,19 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from enum import Enum, unique
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from meterreader.dlms.errors import DecodeError, DlmsError, LocalProtocolError, Reason
+from meterreader.dlms.errors import DecodeError, LocalProtocolError, Reason, RemoteProtocolError
 from meterreader.dlms.secret import SecretBytes
+from meterreader.dlms.security_errors import (UNDECODABLE_PLAINTEXT_TEXT,
+                                              AuthenticationDowngrade, AuthenticationTagMismatch,
+                                              CounterExhausted, HlsVerificationFailed,
+                                              KeyNotAvailable, ReplayError, SecurityError,
+                                              SecurityPolicyViolation, UndecodablePlaintext,
+                                              UnsupportedSecurity)
 from meterreader.dlms.xdlms.ciphered import (GENERAL_CIPHERED_TAGS,
                                              SERVICE_SPECIFIC_CIPHERED_TAGS, CipheredApdu)
 from meterreader.dlms.xdlms.common import ApduTag
@@ -36,60 +43,18 @@ from meterreader.dlms.xdlms.common import ApduTag
 __all__ = [
     "SecurityError", "AuthenticationTagMismatch", "ReplayError", "HlsVerificationFailed",
     "CounterExhausted", "UnsupportedSecurity", "SecurityPolicyViolation",
+    "AuthenticationDowngrade", "KeyNotAvailable", "UndecodablePlaintext",
     "AUTHENTICATED_ONLY", "ENCRYPTED_ONLY", "AUTHENTICATED_AND_ENCRYPTED", "TAG_LENGTH",
     "SYSTEM_TITLE_LENGTH", "SecurityControl", "SecurityKeys", "gcm_protect", "gcm_unprotect",
     "CipheringMode", "UnprotectedApdu", "protect_apdu", "unprotect_apdu", "is_ciphered_tag",
-    "ciphered_tag_for",
+    "ciphered_tag_for", "decode_plaintext",
     # re-exported from security_counters / security_hls (loaded lazily, see __getattr__)
     "InvocationCounter", "ReplayGuard", "hls_challenge", "hls_response", "verify_hls_response",
+    "gmac_response_counter",
 ]
 
 
-# -- errors ----------------------------------------------------------------------------------------
-
-class SecurityError(DlmsError):
-    """Base of the security errors. Messages never contain key or password bytes."""
-
-
-class AuthenticationTagMismatch(SecurityError):
-    """The GCM tag does not verify: wrong key (EK/AK), wrong system title/counter, or tampering.
-    No plaintext is ever returned in that case."""
-
-    def __init__(self, message: str = "authentication tag mismatch: wrong key or tampered APDU"
-                 ) -> None:
-        super().__init__(message)
-
-
-class ReplayError(SecurityError):
-    """The peer's invocation counter did not increase. ``counter`` / ``last`` are the values."""
-
-    def __init__(self, counter: int, last: int) -> None:
-        self.counter = counter
-        self.last = last
-        super().__init__(f"invocation counter {counter} not greater than last accepted "
-                         f"{last}: replayed APDU")
-
-
-class HlsVerificationFailed(SecurityError):
-    """The peer's HLS answer f(challenge) to our challenge is wrong (wrong key/secret)."""
-
-    def __init__(self, message: str = "server's HLS answer to our challenge is wrong: wrong "
-                                      "key/secret") -> None:
-        super().__init__(message)
-
-
-class CounterExhausted(SecurityError):
-    """Our invocation counter reached 0xFFFFFFFF: the key must be changed before sending more."""
-
-
-class UnsupportedSecurity(SecurityError):
-    """A security suite, option or mechanism this library does not implement."""
-
-
-class SecurityPolicyViolation(SecurityError):
-    """A received APDU is protected less than required (e.g. encrypted only when authentication
-    is required): the crypto layer cannot detect such a downgrade by itself."""
-
+T = TypeVar("T")
 
 # -- security control byte -------------------------------------------------------------------------
 
@@ -350,6 +315,28 @@ def _block_cipher_key(keys: SecurityKeys, mode: CipheringMode,
     return keys.broadcast_key if control.broadcast_key else keys.encryption_key
 
 
+def _key_name(mode: CipheringMode, control: SecurityControl) -> str:
+    if mode in _DEDICATED_MODES:
+        return "dedicated key"
+    return ("global broadcast key" if control.broadcast_key
+            else "global unicast encryption key (EK)")
+
+
+def _peer_keys(keys: SecurityKeys, mode: CipheringMode, control: SecurityControl,
+               frame: CipheredApdu, buf: bytes) -> SecretBytes:
+    """The keys the SENDER selected (mode, key-set bit, authentication bit); one we lack is the
+    peer's choice, hence KeyNotAvailable (a RemoteProtocolError), not a local misuse."""
+    key = _block_cipher_key(keys, mode, control)
+    missing = None if key is not None else _key_name(mode, control)
+    if missing is None and control.authenticated and keys.authentication_key is None:
+        missing = "authentication key (AK)"
+    if missing is not None:
+        raise KeyNotAvailable(f"{frame.tag.name} (security control 0x{frame.security_control:02X})"
+                              f" needs the {missing}, which is not configured here",
+                              data=buf, offset=0, reason=Reason.UNEXPECTED)
+    return key
+
+
 def _check_keys(keys: object) -> SecurityKeys:
     if not isinstance(keys, SecurityKeys):
         raise LocalProtocolError(f"keys must be SecurityKeys, got {type(keys).__name__}")
@@ -419,9 +406,12 @@ def unprotect_apdu(data: bytes, *, keys: SecurityKeys, system_title: bytes | Non
 
     Raises DecodeError for malformed framing, a carried system title that is not 8 bytes, or a
     glo-/ded- APDU whose plaintext is not the matching service (e.g. glo-get-response holding a
-    set-response); AuthenticationTagMismatch for a tag that does not verify; UnsupportedSecurity
-    for general-ciphering/general-signing, security suites other than 0, compression or a security
-    control without protection; LocalProtocolError when a needed key/system title is missing.
+    set-response) — :class:`UndecodablePlaintext` instead when the APDU was encryption-only
+    (then a wrong key is the likely cause); AuthenticationTagMismatch for a tag that does not
+    verify; UnsupportedSecurity for general-ciphering/general-signing, security suites other
+    than 0, compression or a security control without protection; :class:`KeyNotAvailable` (also
+    a RemoteProtocolError) when the APDU selects a key not in ``keys`` (e.g. a ded- APDU without
+    a dedicated key); LocalProtocolError when ``system_title`` is needed but None.
 
     ``required_security_control`` (optional policy, e.g. 0x30): every protection bit it sets
     (authentication 0x10, encryption 0x20) must also be set in the received security control,
@@ -448,11 +438,15 @@ def unprotect_apdu(data: bytes, *, keys: SecurityKeys, system_title: bytes | Non
         raise DecodeError(f"{frame.tag.name}: ciphered text of {len(frame.ciphered_text)} "
                           f"byte(s) cannot hold the {TAG_LENGTH}-byte tag", data=buf,
                           offset=len(buf), reason=Reason.TRUNCATED)
+    key = _peer_keys(keys, mode, control, frame, buf)
     plain = gcm_unprotect(frame.security_control, title, frame.invocation_counter,
-                          frame.ciphered_text, key=_block_cipher_key(keys, mode, control),
+                          frame.ciphered_text, key=key,
                           authentication_key=keys.authentication_key)
     expected = _PLAIN_OF.get(frame.tag)
     if expected is not None and plain[:1] != bytes((expected,)):
+        if not control.authenticated:
+            raise UndecodablePlaintext(UNDECODABLE_PLAINTEXT_TEXT, data=buf, offset=0,
+                                       reason=Reason.UNEXPECTED)
         got = f"0x{plain[0]:02X}" if plain else "nothing"
         raise DecodeError(f"{frame.tag.name} must carry a {expected.name} (0x{expected:02X}), "
                           f"got {got}", data=buf, offset=0, reason=Reason.UNEXPECTED)
@@ -460,10 +454,23 @@ def unprotect_apdu(data: bytes, *, keys: SecurityKeys, system_title: bytes | Non
                            system_title=bytes(title), invocation_counter=frame.invocation_counter)
 
 
+def decode_plaintext(result: UnprotectedApdu, decoder: Callable[[bytes], T]) -> T:
+    """``decoder(result.apdu)``. When the APDU was encryption-only (no tag, so a wrong key went
+    unnoticed so far) a decoding error becomes :class:`UndecodablePlaintext` ("wrong key?")."""
+    try:
+        return decoder(result.apdu)
+    except RemoteProtocolError as exc:
+        if result.security_control & AUTHENTICATED_ONLY or isinstance(exc, SecurityError):
+            raise
+        raise UndecodablePlaintext(UNDECODABLE_PLAINTEXT_TEXT, data=result.apdu,
+                                   offset=exc.offset, reason=exc.reason) from None
+
+
 # -- re-exports (PEP 562, lazy so that these modules can import this one) ------------------------
 
 _LAZY = {"hls_challenge": "security_hls", "hls_response": "security_hls",
-         "verify_hls_response": "security_hls", "InvocationCounter": "security_counters",
+         "verify_hls_response": "security_hls", "gmac_response_counter": "security_hls",
+         "InvocationCounter": "security_counters",
          "ReplayGuard": "security_counters"}
 
 

@@ -77,5 +77,16 @@ class ReplayGuard:
             raise ReplayError(counter, self._last)
         self._last = counter
 
+    def check_nested(self, counter: int, before: int | None) -> None:
+        """Accept ``counter`` carried INSIDE an APDU whose own counter was just accepted — the
+        HLS-GMAC answer of pass 3/4, which the sender numbers before the ciphered APDU around
+        it. It must exceed ``before`` (the last value accepted before that APDU, else
+        :class:`ReplayError`); the record only moves forward."""
+        self._valid(counter)
+        if before is not None and counter <= before:
+            raise ReplayError(counter, before)
+        if self._last is None or counter > self._last:
+            self._last = counter
+
     def __repr__(self) -> str:
         return f"ReplayGuard(last={self._last})"

@@ -42,13 +42,15 @@ from meterreader.dlms.security import (AUTHENTICATED_ONLY, KEY_LENGTH, TAG_LENGT
                                        HlsVerificationFailed, SecurityKeys, UnsupportedSecurity,
                                        _gcm_tag, _iv, _key_bytes)
 
-__all__ = ["hls_challenge", "hls_response", "verify_hls_response",
-           "MIN_CHALLENGE_LENGTH", "MAX_CHALLENGE_LENGTH"]
+__all__ = ["hls_challenge", "hls_response", "verify_hls_response", "gmac_response_counter",
+           "MIN_CHALLENGE_LENGTH", "MAX_CHALLENGE_LENGTH", "ECDSA_UNSUPPORTED_TEXT"]
 
 # Green Book ed.9: the challenges CtoS and StoC are 8 to 64 octets long.
 MIN_CHALLENGE_LENGTH = 8
 MAX_CHALLENGE_LENGTH = 64
 _GMAC_RESPONSE_LENGTH = 1 + 4 + TAG_LENGTH
+#: Texts that call HLS SHA-256 "mechanism 7" are wrong about the wire value (see MechanismName).
+ECDSA_UNSUPPORTED_TEXT = "mechanism 7 (HLS ECDSA) is not supported; HLS SHA-256 is mechanism 6"
 
 
 def hls_challenge(rng: Callable[[int], bytes], length: int = 16) -> bytes:
@@ -132,6 +134,8 @@ def _mechanism(mechanism: int) -> MechanismName:
         name = MechanismName(mechanism)
     except ValueError:
         raise UnsupportedSecurity(f"unknown authentication mechanism {mechanism!r}") from None
+    if name is MechanismName.HIGH_ECDSA:
+        raise UnsupportedSecurity(ECDSA_UNSUPPORTED_TEXT)
     if name not in _SUPPORTED:
         raise UnsupportedSecurity(f"authentication mechanism {name.value} ({name.name}) has no "
                                   "HLS challenge-response implemented here")
@@ -189,3 +193,11 @@ def verify_hls_response(mechanism: int, response: bytes, *, secret: SecretBytes 
                         ctos=ctos, stoc=stoc, invocation_counter=invocation_counter, keys=keys)
     if not hmac.compare_digest(expected, response):
         raise HlsVerificationFailed()
+
+
+def gmac_response_counter(response: bytes) -> int:
+    """The invocation counter inside an HLS-GMAC (mechanism 5) answer SC || IC || GMAC — the
+    sender's, to feed its ReplayGuard once :func:`verify_hls_response` accepted the answer."""
+    if not isinstance(response, (bytes, bytearray)) or len(response) != _GMAC_RESPONSE_LENGTH:
+        raise HlsVerificationFailed()
+    return int.from_bytes(response[1:5], "big")
