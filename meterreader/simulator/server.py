@@ -1,0 +1,471 @@
+"""The meter simulator's protocol glue, media-independent: bytes in, frames out, per client.
+
+Theory of operation
+-------------------
+:class:`MeterServer` wraps one :class:`~meterreader.simulator.device.PhysicalDevice`. For every
+client line (a TCP connection, a pty, a serial port) the media layer asks it for a
+:class:`ClientSession` and then only calls ``session.receive_data(bytes) -> list[bytes]`` — the
+frames to write, one HDLC frame or wrapper packet each, so that :mod:`.faults` can act per frame.
+
+* Framing is chosen by the listener: IEC 62056-47 wrapper (destination wPort = logical device,
+  source wPort = client SAP) or HDLC (IEC 62056-46; upper server address = logical device, lower =
+  the physical address, 1-, 2- or 4-byte addresses all accepted). A frame or packet for a logical
+  device or physical address that is not ours gets no answer at all, like a real meter.
+* HDLC: one :class:`~meterreader.dlms.hdlc.HdlcLink` per server address in use, fed the frames
+  the session's own reader found for it; one DlmsConnection per link, created when the link
+  comes up (SNRM) and dropped when it goes down (DISC).
+* Wrapper: one DlmsConnection per (logical device, client SAP).
+* Each DlmsConnection gets a :class:`ServerAssociationPolicy` built from the logical device's
+  Association LN objects when it is created (PC: no security, MR: LLS password, US: HLS
+  mechanism 2 with the object's secret; optionally a ciphered client with HLS-GMAC and suite 0
+  global ciphering) — a new connection after every release picks up a changed secret.
+* Requests are dispatched to ``LogicalDevice.get/set/action`` with the association's
+  :class:`AccessContext` under the server's lock (several clients share one meter); an
+  :class:`AccessError` becomes the data-access-result / action-result.
+* Bad input never kills a session: undecodable frames are dropped (a real meter stays silent),
+  an APDU the connection refuses is answered with an ExceptionResponse and the association is
+  forgotten, a broken wrapper stream ends the session (``closed``).
+* Optional IEC 62056-21 mode E opening (HDLC only): ``/?!`` CR LF is answered with the
+  identification message, the option select ``ACK 2 Z 2`` CR LF switches to HDLC at the
+  acknowledged baud rate (:attr:`ClientSession.line_baud`); a client that starts with HDLC
+  directly is served too.
+
+Verbose logging (``logger`` at DEBUG, see :mod:`.server_log`): every frame in and out as hex and
+decoded through :func:`meterreader.translator.translate`, with AARQ passwords masked. The answers
+to request events come from :mod:`.server_services`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+from enum import Enum, unique
+from typing import Any, Callable
+
+from meterreader.dlms import connection_events as ev
+from meterreader.dlms import xdlms as x
+from meterreader.dlms.acse import MechanismName
+from meterreader.dlms.connection import DlmsConnection, Role as DlmsRole
+from meterreader.dlms.connection_state import State
+from meterreader.dlms.connection_settings import (HLS_MECHANISMS, ClientAssociationRule,
+                                                  ServerAssociationPolicy)
+from meterreader.dlms.errors import DlmsError
+from meterreader.dlms.hdlc import (Connected, DataReceived, Disconnected, FrameReader,
+                                   FrameRejected, HdlcAddress, HdlcConfig, HdlcFrame, HdlcLink,
+                                   HdlcParameters, Role, SendData, encode_frame)
+from meterreader.dlms.initiate import Conformance
+from meterreader.dlms.secret import SecretBytes
+from meterreader.dlms.security import SecurityKeys
+from meterreader.dlms.wrapper import WrapperFrame, WrapperReader
+from meterreader.india.associations import association_by_client_sap
+
+from .device import LogicalDevice, PhysicalDevice
+from .objects import AccessContext
+from .server_log import WireLog
+from .server_services import answer
+
+__all__ = ["CipheredClient", "ClientSession", "DEFAULT_IDENTIFICATION", "Framing", "MeterServer",
+           "ServerOptions", "split_hdlc_frames"]
+
+#: IEC 62056-21 identification message: manufacturer "MRD", baud character 5 (9600 Bd),
+#: enhanced identification "\2" (binary mode, HDLC), then the meter's identification.
+DEFAULT_IDENTIFICATION = b"/MRD5\\2@IS15959SIM\r\n"
+# IEC 62056-21 mode E: request "/?" [address] "!" CR LF; option select ACK V Z Y CR LF with
+# V = '2' (HDLC protocol procedure).
+_REQUEST = re.compile(rb"/\?[^!/]{0,32}!\r\n")
+_OPTION_SELECT = re.compile(rb"\x06(?P<v>[0-9])(?P<z>[0-9])(?P<y>[0-9])\r\n")
+_BAUD = {ord("0") + i: baud for i, baud in enumerate((300, 600, 1200, 2400, 4800, 9600, 19200))}
+SIGN_ON_BAUD = 300
+#: Associations one wrapper connection may hold at once (client SAP × logical device).
+MAX_WRAPPER_ASSOCIATIONS = 16
+_NOT_ALLOWED = x.StateError.SERVICE_NOT_ALLOWED
+
+
+@unique
+class Framing(Enum):
+    WRAPPER = "wrapper"  # IEC 62056-47, TCP
+    HDLC = "hdlc"  # IEC 62056-46, serial line or raw TCP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CipheredClient:
+    """The optional ciphered association: HLS-GMAC (mechanism 5) and suite 0 global ciphering
+    for ``client_sap``, with the rights of ``association_name``'s object list."""
+
+    client_sap: int = 64
+    encryption_key: SecretBytes
+    authentication_key: SecretBytes
+    system_title: bytes  # the server's (8 bytes)
+    association_name: str = "US"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerOptions:
+    """Addressing and limits of the simulated meter."""
+
+    physical_address: int = 256
+    ciphered: CipheredClient | None = None
+    max_pdu_size: int = 0xFFFF
+    hdlc_parameters: HdlcParameters = field(default_factory=lambda: HdlcParameters(
+        max_info_field_length_transmit=1024, max_info_field_length_receive=1024,
+        window_size_transmit=7, window_size_receive=7))
+    mode_e: bool = False
+    identification: bytes = DEFAULT_IDENTIFICATION
+
+
+class MeterServer:
+    """One simulated meter on the network side; thread-safe: sessions on several threads share
+    the device through :attr:`lock`."""
+
+    def __init__(self, device: PhysicalDevice, options: ServerOptions | None = None, *,
+                 logger: logging.Logger | None = None,
+                 rng: Callable[[int], bytes] = secrets.token_bytes) -> None:
+        self.device = device
+        self.options = options or ServerOptions()
+        self.logger = logger or logging.getLogger("meterreader.simulator")
+        self.rng = rng
+        self.lock = threading.RLock()
+        self._invocation_counter = 0  # the server's, carried from one association to the next
+
+    def session(self, framing: Framing, peer: str = "") -> ClientSession:
+        return ClientSession(self, framing, peer)
+
+    # -- addressing --
+
+    def hdlc_target(self, address: HdlcAddress) -> LogicalDevice | None:
+        """The logical device an HDLC server address names, None when it is not ours."""
+        physical = self.options.physical_address
+        if address.size == 2:  # 7-bit lower part: the physical address, or its low 7 bits
+            ok = address.lower == (physical if physical <= 0x7F else physical & 0x7F)
+        else:  # size 1 carries the upper address only
+            ok = address.size == 1 or address.lower == physical
+        return self.device.logical_device(address.upper) if ok else None
+
+    def association_name(self, client_sap: int) -> str | None:
+        ciphered = self.options.ciphered
+        if ciphered is not None and client_sap == ciphered.client_sap:
+            return ciphered.association_name
+        found = association_by_client_sap(client_sap)
+        return found.name if found is not None else None
+
+    # -- associations --
+
+    def policy(self, ld: LogicalDevice) -> ServerAssociationPolicy:
+        """What ``ld`` accepts now, from its Association LN objects (their current secrets)."""
+        clients: dict[int, ClientAssociationRule] = {}
+        with self.lock:
+            for name in ld.association_names:
+                obj = ld.association(name)
+                if obj is None or obj.client_sap <= 0:
+                    continue
+                mechanism = MechanismName(obj.mechanism)
+                rule: dict[str, Any] = dict(mechanism=mechanism,
+                                            conformance=Conformance(obj.conformance))
+                if mechanism is MechanismName.LOW:
+                    rule["password"] = obj.secret
+                elif mechanism in HLS_MECHANISMS:
+                    rule["hls_secret"] = obj.secret
+                clients[obj.client_sap] = ClientAssociationRule(**rule)
+            counter = self._invocation_counter
+        extra: dict[str, Any] = {}
+        ciphered = self.options.ciphered
+        if ciphered is not None:
+            clients[ciphered.client_sap] = ClientAssociationRule(
+                mechanism=MechanismName.HIGH_GMAC, ciphered=True)
+            extra = dict(server_system_title=ciphered.system_title, keys=SecurityKeys(
+                encryption_key=ciphered.encryption_key,
+                authentication_key=ciphered.authentication_key))
+        return ServerAssociationPolicy(clients=clients,
+                                       server_max_receive_pdu_size=self.options.max_pdu_size,
+                                       invocation_counter_start=counter, **extra)
+
+    def connection(self, ld: LogicalDevice, client_sap: int) -> DlmsConnection:
+        return DlmsConnection(DlmsRole.SERVER, policy=self.policy(ld), client_sap=client_sap,
+                              rng=self.rng)
+
+    def retire(self, conn: DlmsConnection) -> None:
+        """Remember the invocation counter a finished connection reached."""
+        protection = getattr(getattr(conn, "_side", None), "protection", None)
+        if protection is not None:
+            with self.lock:
+                self._invocation_counter = max(self._invocation_counter, protection.counter.value)
+
+    # -- services --
+
+    def answer(self, ld: LogicalDevice, ctx: AccessContext, event: ev.Event) -> ev.Event | None:
+        """The response event for a request event (None for events that need none)."""
+        return answer(ld, ctx, event, lock=self.lock, logger=self.logger)
+
+
+class _Association:
+    """One DlmsConnection between a client SAP and a logical device, and its access context."""
+
+    def __init__(self, server: MeterServer, ld: LogicalDevice, client_sap: int, log: WireLog
+                 ) -> None:
+        self.server, self.ld, self.client_sap, self.log = server, ld, client_sap, log
+        self.conn = server.connection(ld, client_sap)
+        self.ctx: AccessContext | None = None
+
+    def _renew(self) -> None:
+        self.server.retire(self.conn)
+        self.conn = self.server.connection(self.ld, self.client_sap)
+        self.ctx = None
+
+    def close(self) -> None:
+        self.server.retire(self.conn)
+
+    def receive(self, apdu: bytes) -> list[bytes]:
+        """APDUs answering one received APDU."""
+        out: list[bytes] = []
+        try:
+            events = self.conn.receive_data(apdu)
+            out += self.conn.data_to_send()
+            for event in events:
+                out += self._handle(event)
+        except Exception as exc:  # noqa: BLE001 - whatever a client sends, the meter goes on
+            if isinstance(exc, DlmsError):
+                self.log.note("client %d: APDU refused, association dropped: %s",
+                              self.client_sap, exc)
+            else:
+                self.server.logger.exception("client %d: internal error, association dropped",
+                                             self.client_sap)
+            out += self.conn.data_to_send() or [x.ExceptionResponse(
+                state_error=_NOT_ALLOWED, service_error=x.ServiceError.OTHER_REASON).encode()]
+            self._renew()
+            return out
+        if self.conn.state is State.IDLE and self.ctx is None:
+            self._renew()  # released or rejected: the next AARQ sees the current secrets
+        return out
+
+    def _handle(self, event: ev.Event) -> list[bytes]:
+        handler = _EVENTS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+            return []
+        if self.ctx is None:
+            return []
+        answer = self.server.answer(self.ld, self.ctx, event)
+        return [] if answer is None else [self.conn.send(answer), *self.conn.data_to_send()]
+
+    def _associated(self, event: ev.ClientAssociated) -> None:
+        self.ctx = self._context(event)
+        self.log.note("client %d associated as %s (%s)", self.client_sap,
+                      self.ctx.association_name, event.mechanism.name)
+
+    def _ended(self, event: ev.ClientRejected | ev.ClientReleased) -> None:
+        self.log.note("client %d: %s", self.client_sap, type(event).__name__)
+        self.ctx = None
+
+    def _refused(self, event: ev.RequestRefused) -> None:
+        self.log.note("client %d: request refused: %s", self.client_sap, event.text)
+
+    def _context(self, event: ev.ClientAssociated) -> AccessContext:
+        name = self.server.association_name(self.client_sap) or ""
+        # "authenticated": HLS passed, or every APDU is authenticated by the ciphering.
+        authenticated = event.mechanism in HLS_MECHANISMS or event.ciphering is not None
+        return AccessContext(association_name=name, client_sap=self.client_sap,
+                             authenticated=authenticated)
+
+
+_EVENTS: dict[type, Callable[[_Association, Any], None]] = {
+    ev.ClientAssociated: _Association._associated, ev.ClientRejected: _Association._ended,
+    ev.ClientReleased: _Association._ended, ev.RequestRefused: _Association._refused,
+}
+
+
+class _HdlcChannel:
+    """One HDLC link (one server address in one address form) and its association."""
+
+    def __init__(self, session: ClientSession, ld: LogicalDevice, address: HdlcAddress) -> None:
+        self.session, self.ld = session, ld
+        self.link = HdlcLink(Role.SERVER, HdlcConfig(
+            server_address=address, parameters=session.server.options.hdlc_parameters))
+        self.association: _Association | None = None
+        self._queue: list[bytes] = []
+        self._down = False
+
+    def close(self) -> None:
+        if self.association is not None:
+            self.association.close()
+            self.association = None
+
+    def receive(self, frame: HdlcFrame) -> tuple[bytes, bool]:
+        """Bytes answering one frame, and whether the link went down."""
+        self._down = False
+        events = self.link.receive_data(encode_frame(frame))
+        out = bytearray(self.link.data_to_send())
+        for event in events:
+            handler = _LINK_EVENTS.get(type(event))
+            if handler is not None:
+                handler(self, event)
+        while self._queue and self.link.can_send_data:
+            out += self.link.send(SendData(lsdu=self._queue.pop(0)))
+        return bytes(out), self._down
+
+    def _connected(self, event: Connected) -> None:
+        self.close()
+        peer = self.link.peer_address
+        self.association = _Association(self.session.server, self.ld,
+                                        peer.upper if peer is not None else 0, self.session.log)
+        self._queue.clear()
+
+    def _disconnected(self, event: Disconnected) -> None:
+        self.close()
+        self._queue.clear()
+        self._down = True
+
+    def _data(self, event: DataReceived) -> None:
+        if self.association is not None:
+            self._queue.extend(self.association.receive(event.lsdu))
+
+    def _rejected(self, event: FrameRejected) -> None:
+        self.session.log.note("HDLC frame rejected: %s", event.error)
+
+
+_LINK_EVENTS: dict[type, Callable[[_HdlcChannel, Any], None]] = {
+    Connected: _HdlcChannel._connected, Disconnected: _HdlcChannel._disconnected,
+    DataReceived: _HdlcChannel._data, FrameRejected: _HdlcChannel._rejected,
+}
+
+
+class ClientSession:
+    """One client line (see the module docstring): ``receive_data(bytes) -> list[frame]``.
+
+    ``closed`` — the stream cannot continue (broken wrapper header): close the connection.
+    ``line_baud`` — mode E: the line speed the session expects now (300 during the sign-on, then
+    the acknowledged rate), for media that can change it; None without mode E.
+    """
+
+    def __init__(self, server: MeterServer, framing: Framing, peer: str = "") -> None:
+        self.server = server
+        self.framing = framing
+        self.peer = peer
+        self.log = WireLog(server.logger, peer)
+        self.closed = False
+        self._mode_e = server.options.mode_e and framing is Framing.HDLC
+        self.line_baud: int | None = SIGN_ON_BAUD if self._mode_e else None
+        self._signing_on = self._mode_e
+        self._identified = False
+        self._sign_on = bytearray()
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop every link and association (a simulated reboot, or the end of the session)."""
+        for item in getattr(self, "_links", {}).values():
+            item.close()
+        for association in getattr(self, "_associations", {}).values():
+            association.close()
+        self._reader = FrameReader()
+        self._links: dict[HdlcAddress, _HdlcChannel] = {}
+        self._wrapper = WrapperReader()
+        self._associations: dict[tuple[int, int], _Association] = {}
+
+    def connection_lost(self) -> None:
+        self.forget()
+
+    def receive_data(self, data: bytes) -> list[bytes]:
+        if self.closed or not data:
+            return []
+        out: list[bytes] = []
+        if self._signing_on:
+            data = self._sign_on_data(data, out)
+        if data:
+            out += (self._receive_hdlc(data) if self.framing is Framing.HDLC
+                    else self._receive_wrapper(data))
+        for unit in out:
+            self.log.frame("tx", unit)
+        return out
+
+    # -- IEC 62056-21 mode E --
+
+    def _sign_on_data(self, data: bytes, out: list[bytes]) -> bytes:
+        """Consume sign-on bytes; return what follows them (HDLC)."""
+        buf = self._sign_on + data
+        if not self._sign_on and buf[:1] == b"\x7e":  # no sign-on: plain HDLC
+            self._signing_on = False
+            return bytes(buf)
+        while True:
+            end = buf.find(b"\r\n")
+            if end < 0:
+                self._sign_on = buf[-64:]
+                return b""
+            line, buf = bytes(buf[:end + 2]), buf[end + 2:]
+            self.log.frame("rx", line)
+            select = _OPTION_SELECT.search(line)
+            if _REQUEST.search(line):
+                out.append(self.server.options.identification)
+                self._identified = True
+            elif select and self._identified and select["v"] == b"2" and ord(select["z"]) in _BAUD:
+                self.line_baud = _BAUD[ord(select["z"])]
+                self._signing_on = False
+                self._sign_on = bytearray()
+                return bytes(buf)
+
+    def _reenter_sign_on(self) -> None:
+        if self._mode_e:
+            self._signing_on, self._identified = True, False
+            self._sign_on = bytearray()
+            self.line_baud = SIGN_ON_BAUD
+
+    # -- HDLC --
+
+    def _receive_hdlc(self, data: bytes) -> list[bytes]:
+        out: list[bytes] = []
+        for item in self._reader.feed(data):
+            if not isinstance(item, HdlcFrame):
+                self.log.frame("rx", item.data, f"dropped: {item}")
+                continue
+            self.log.frame("rx", encode_frame(item))
+            ld = self.server.hdlc_target(item.destination)
+            if ld is None:
+                self.log.note("HDLC frame for %s ignored: not our address", item.destination)
+                continue
+            channel = self._links.get(item.destination)
+            if channel is None:
+                channel = self._links[item.destination] = _HdlcChannel(self, ld, item.destination)
+            answer, down = channel.receive(item)
+            out += split_hdlc_frames(answer)
+            if down:
+                self._reenter_sign_on()
+        return out
+
+    # -- wrapper --
+
+    def _receive_wrapper(self, data: bytes) -> list[bytes]:
+        try:
+            packets = self._wrapper.feed(data)
+        except DlmsError as exc:
+            self.log.note("wrapper stream broken, closing: %s", exc)
+            self.closed = True
+            return []
+        out: list[bytes] = []
+        for packet in packets:
+            self.log.frame("rx", packet.encode())
+            ld = self.server.device.logical_device(packet.destination_wport)
+            if ld is None:
+                self.log.note("wrapper packet for wPort %d ignored", packet.destination_wport)
+                continue
+            key = (packet.destination_wport, packet.source_wport)
+            association = self._associations.get(key)
+            if association is None:
+                if len(self._associations) >= MAX_WRAPPER_ASSOCIATIONS:  # oldest goes
+                    self._associations.pop(next(iter(self._associations))).close()
+                association = self._associations[key] = _Association(
+                    self.server, ld, packet.source_wport, self.log)
+            out += [WrapperFrame(source_wport=packet.destination_wport,
+                                 destination_wport=packet.source_wport, data=apdu).encode()
+                    for apdu in association.receive(packet.data)]
+        return out
+
+
+def split_hdlc_frames(data: bytes) -> list[bytes]:
+    """Cut the output of an HdlcLink (whole frames, each with both flags) into frames."""
+    frames, pos = [], 0
+    while pos + 3 <= len(data):
+        length = ((data[pos + 1] & 0x07) << 8) | data[pos + 2]
+        frames.append(data[pos:pos + length + 2])
+        pos += length + 2
+    return frames
