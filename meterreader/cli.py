@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the sender's system title (8 bytes), needed for glo-/ded- APDUs")
     decode.set_defaults(func=_cmd_decode)
 
+    from meterreader.simulator.cli import add_parser as add_simulate_parser
+    add_simulate_parser(sub)
+
     demo = sub.add_parser("demo", help="show the translator on a recorded IS 15959 exchange")
     demo.set_defaults(func=_cmd_demo)
     return parser

@@ -7,10 +7,12 @@
   check the rights and answer ``Data`` or raise :class:`AccessError` with the result code;
 * the interface classes (``objects*.py``) and the load/history generator (``datagen.py``).
 
-The network side (HDLC, wrapper, associations) is built on top of this API elsewhere.
+* :class:`SimulatedMeter` — the whole meter on the network: ``serve_tcp(port=0)`` returns the bound
+  port (wrapper or raw HDLC), ``serve_pty()`` a device path; ``stop()`` shuts everything down.
 """
 
 from .builder import build_meter
+from .facade import SimulatedMeter
 from .datagen import LoadModel
 from .device import LogicalDevice, ObjectRights, PhysicalDevice, read_rights, rights_from_strings
 from .live import MeterRuntime
@@ -25,6 +27,7 @@ __all__ = [
     "AccessContext", "AccessError", "AssociationLN", "Clock", "CosemObject", "DataObject",
     "DemandRegister", "ExtendedRegister", "GenericObject", "LoadModel", "LogicalDevice",
     "MeterRuntime", "ObjectRights", "PhysicalDevice", "ProfileGeneric", "Register",
-    "SapAssignment", "Script", "ScriptTable", "SingleActionSchedule", "build_meter",
+    "SapAssignment", "Script", "ScriptTable", "SimulatedMeter", "SingleActionSchedule",
+    "build_meter",
     "read_rights", "rights_from_strings",
 ]
