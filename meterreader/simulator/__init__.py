@@ -11,17 +11,37 @@
   port (wrapper or raw HDLC), ``serve_pty()`` a device path; ``stop()`` shuts everything down.
 """
 
-from .builder import build_meter
-from .facade import SimulatedMeter
-from .datagen import LoadModel
-from .device import LogicalDevice, ObjectRights, PhysicalDevice, read_rights, rights_from_strings
-from .live import MeterRuntime
-from .objects import (AccessContext, AccessError, CosemObject, DataObject, DemandRegister,
-                      ExtendedRegister, Register)
-from .objects_association import AssociationLN
-from .objects_clock import Clock
-from .objects_misc import GenericObject, SapAssignment, Script, ScriptTable, SingleActionSchedule
-from .objects_profile import ProfileGeneric
+import importlib
+from typing import Any
+
+# Exports load on first use (PEP 562) so that `meterreader simulate --help` and other CLI
+# commands do not pay for building the whole simulator at start-up.
+_EXPORTS = {
+    "AccessContext": "objects",
+    "AccessError": "objects",
+    "AssociationLN": "objects_association",
+    "Clock": "objects_clock",
+    "CosemObject": "objects",
+    "DataObject": "objects",
+    "DemandRegister": "objects",
+    "ExtendedRegister": "objects",
+    "GenericObject": "objects_misc",
+    "LoadModel": "datagen",
+    "LogicalDevice": "device",
+    "MeterRuntime": "live",
+    "ObjectRights": "device",
+    "PhysicalDevice": "device",
+    "ProfileGeneric": "objects_profile",
+    "Register": "objects",
+    "SapAssignment": "objects_misc",
+    "Script": "objects_misc",
+    "ScriptTable": "objects_misc",
+    "SimulatedMeter": "facade",
+    "SingleActionSchedule": "objects_misc",
+    "build_meter": "builder",
+    "read_rights": "device",
+    "rights_from_strings": "device",
+}
 
 __all__ = [
     "AccessContext", "AccessError", "AssociationLN", "Clock", "CosemObject", "DataObject",
@@ -31,3 +51,12 @@ __all__ = [
     "build_meter",
     "read_rights", "rights_from_strings",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
