@@ -9,9 +9,10 @@ LLS password is masked (``*``) in the APDU and in the frame or packet that carri
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from meterreader.dlms.errors import DlmsError
-from meterreader.dlms.hdlc.frame import FrameType, decode_frame
+from meterreader.dlms.hdlc.frame import FrameType, decode_frame, encode_frame
 from meterreader.dlms.hdlc.params import parameters_from_info
 from meterreader.dlms.xdlms import (GENERAL_CIPHERED_TAGS, SERVICE_SPECIFIC_CIPHERED_TAGS, ApduTag,
                                     decode_apdu)
@@ -28,10 +29,38 @@ _CIPHERED = SERVICE_SPECIFIC_CIPHERED_TAGS | GENERAL_CIPHERED_TAGS
 
 
 def mask(data: bytes, secret: bytes | None) -> bytes:
-    """``data`` with every occurrence of ``secret`` replaced by ``*`` bytes."""
+    """``data`` with every occurrence of ``secret`` replaced by ``*`` bytes.
+
+    An HDLC frame is masked inside its information field and re-encoded, so that its HCS/FCS
+    still verify in the trace pane. A secret cut across segments is masked too: the start of the
+    secret at the end of one frame's information and the rest at the start of the next."""
     if not secret:
         return data
+    if data[:1] == bytes((_FLAG,)):
+        try:
+            frame, end = decode_frame(data)
+        except DlmsError:
+            frame, end = None, 0
+        if frame is not None and end == len(data) and frame.info:
+            info = _mask_edges(frame.info.replace(secret, b"*" * len(secret)), secret)
+            if info != frame.info:
+                return encode_frame(replace(frame, info=info))
+            return data
     return data.replace(secret, b"*" * len(secret))
+
+
+def _mask_edges(info: bytes, secret: bytes) -> bytes:
+    """Mask a partial secret at either end of a segment: the longest tail of ``info`` that opens
+    ``secret`` and the longest head of ``info`` that closes it."""
+    for n in range(min(len(secret) - 1, len(info)), 0, -1):
+        if info.endswith(secret[:n]):
+            info = info[:-n] + b"*" * n
+            break
+    for n in range(min(len(secret) - 1, len(info)), 0, -1):
+        if info.startswith(secret[-n:]):
+            info = b"*" * n + info[n:]
+            break
+    return info
 
 
 def _frame_end(buf: bytes | bytearray, start: int) -> int | None:
