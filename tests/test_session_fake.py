@@ -356,3 +356,31 @@ def test_context_manager_connects_and_closes(meter):
     with Session(line.transport, settings("pc")) as session:
         assert session.is_ready
     assert session.state is SessionState.CLOSED and line.transport.close_count == 1
+
+
+def test_noise_only_peer_runs_into_the_response_timeout():
+    """A peer that keeps sending bytes that never form a valid frame is not an answer."""
+    import threading
+    import time as _time
+
+    from meterreader.client import ConnectionSettings, MeterNotAnswering, Session
+    from meterreader.transport import FakeTransport
+
+    transport = FakeTransport()
+    stop = threading.Event()
+
+    def babble() -> None:
+        while not stop.is_set():
+            transport.feed(b"\x55\xAA\x13" * 4)
+            _time.sleep(0.02)
+
+    threading.Thread(target=babble, daemon=True).start()
+    settings = ConnectionSettings.for_association("pc", framing="hdlc", response_timeout=0.3,
+                                                  retries=1)
+    started = _time.monotonic()
+    try:
+        with pytest.raises(MeterNotAnswering):
+            Session(transport, settings).connect()
+    finally:
+        stop.set()
+    assert _time.monotonic() - started < 5

@@ -174,6 +174,9 @@ class HdlcWire(Wire):
         self._tap = FrameTap()
         self._quiet = 0  # timeouts in a row with nothing to repeat
         self._phase = "idle"  # connecting / connected / disconnecting
+        # When we last sent something or received a frame the link accepted: a peer that sends
+        # only noise must still run into the response timeout (bytes alone are no answer).
+        self._progress_at = time.monotonic()
 
     @property
     def negotiated(self) -> HdlcParameters | None:
@@ -208,6 +211,8 @@ class HdlcWire(Wire):
             pass
 
     def _send(self, data: bytes, secret: bytes | None = None) -> None:
+        if data:
+            self._progress_at = time.monotonic()
         self._write(data, split_frames(data), secret)
 
     def _pump(self, deadline: float | None) -> None:
@@ -225,8 +230,14 @@ class HdlcWire(Wire):
             for frame in frames:
                 self.trace("rx", self.layer, frame, describe_frame(frame))
         events = self.link.receive_data(data)
+        rejected = sum(isinstance(event, FrameRejected) for event in events)
+        if len(frames) > rejected:
+            self._progress_at = time.monotonic()
         self._send(self.link.data_to_send())
         self._handle(events)
+        if time.monotonic() - self._progress_at > self.settings.response_timeout:
+            self._progress_at = time.monotonic()
+            self._timeout()  # only noise since the last valid exchange: as if nothing came
 
     def _timeout(self) -> None:
         # IEC 62056-46: the primary station repeats its unacknowledged frames (or polls with RR)
