@@ -1,7 +1,15 @@
-"""``meterreader`` command line: the PDU translator now; meter reading subcommands follow.
+"""``meterreader`` command line: read meters (``objects``, ``read``, ``write``, ``action``,
+``profile``, ``logical-devices``), translate PDUs (``decode``), run the meter simulator
+(``simulate``) and a self-contained ``demo``.
 
-Exit codes (shared by all subcommands): 0 success, 1 malformed input / decode failure,
-2 bad arguments.
+The meter subcommands share the connection options of :mod:`meterreader.cli_connect`; they live
+in :mod:`meterreader.cli_meter` and :mod:`meterreader.cli_profile`, the demo in
+:mod:`meterreader.cli_demo`.
+
+Exit codes (shared by all subcommands): 0 success, 1 other failure (malformed input, decode
+failure, protocol error, I/O), 2 bad arguments, 3 connection failure (refused, no such port,
+meter not answering, timeout, link lost), 4 association rejected (wrong password/key/client),
+5 access denied, object undefined or another refusal of the service by the meter.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import sys
 from typing import Sequence
 
 from meterreader import __version__
+from meterreader.cli_connect import EXIT_CODES_TEXT, UsageError
 from meterreader.dlms.errors import DlmsError
 
 EXIT_OK = 0
@@ -20,7 +29,7 @@ EXIT_DECODE = 1
 EXIT_USAGE = 2
 
 # Published vectors (../shared/vectors): SNRM, UA, AARQ, AARE of a public-client association,
-# then a GET of the clock.
+# then a GET of the clock; the GUI translator offers them as examples.
 DEMO_EXCHANGE = (
     ("client → meter: SNRM (open the HDLC link)", "7EA00802232193BD647E"),
     ("meter → client: UA (link parameters granted)",
@@ -70,10 +79,6 @@ def _env_key(name: str) -> "SecretBytes | None":
         raise UsageError(f"environment METERREADER_{name.upper()}: {exc}") from None
 
 
-class UsageError(Exception):
-    """Bad arguments found after parsing (exit status 2)."""
-
-
 def _cmd_decode(args: argparse.Namespace) -> int:
     from meterreader.dlms.security import SecurityKeys
     from meterreader.translator import Decryption, TranslationError, translate
@@ -99,22 +104,26 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from meterreader.translator import translate
+    from meterreader.cli_demo import run_demo
 
-    print(f"meterreader {__version__}: protocol translator tour on a recorded IS 15959 exchange.")
-    print("(The built-in meter simulator and the desktop application are not built yet; see README.)")
-    for title, hex_text in DEMO_EXCHANGE:
-        print(f"\n== {title}\n   {hex_text.replace(' ', '')}")
-        print(json.dumps(translate(hex_text), indent=2, ensure_ascii=False))
-    return EXIT_OK
+    return run_demo(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="meterreader",
-        description="DLMS/COSEM (IEC 62056) meter reading instrument for IS 15959 meters.")
+        description="DLMS/COSEM (IEC 62056) meter reading instrument for IS 15959 meters.",
+        epilog="example: meterreader read --tcp 127.0.0.1:4059 --association mr --password "
+               "12345678 0.0.1.0.0.255:2 1.0.1.8.0.255:2\n'meterreader COMMAND --help' "
+               "describes each command.\n\n" + EXIT_CODES_TEXT,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"meterreader {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    from meterreader.cli_meter import add_parsers as add_meter_parsers
+    from meterreader.cli_profile import add_parser as add_profile_parser
+    add_meter_parsers(sub)
+    add_profile_parser(sub)
 
     decode = sub.add_parser(
         "decode", help="translate HDLC frames, wrapper packets, APDUs or A-XDR data given in hex",
@@ -138,7 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     from meterreader.simulator.cli import add_parser as add_simulate_parser
     add_simulate_parser(sub)
 
-    demo = sub.add_parser("demo", help="show the translator on a recorded IS 15959 exchange")
+    demo = sub.add_parser("demo", help="read the built-in meter simulator and print a short "
+                                       "report", description="Start the built-in IS 15959 meter "
+                          "simulator on a free TCP port, read it as the meter reader and print "
+                          "name plate, clock, values, logical devices and the last block-load "
+                          "rows.")
     demo.set_defaults(func=_cmd_demo)
     return parser
 
@@ -157,8 +170,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"meterreader: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("meterreader: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # e.g. piped into `head`
-        sys.stderr.close()
+        # Python flushes stdout at exit: point it at devnull so that raises nothing either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
 
 

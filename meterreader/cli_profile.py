@@ -1,0 +1,194 @@
+"""The ``profile`` subcommand: a profile generic buffer (block load, daily load, billing, events)
+as CSV or JSON, whole, by date range, by entries or for the last N days.
+
+CSV: a header row of column titles with units, then one row per entry; date-times in ISO 8601
+with the meter's UTC offset. A transfer that fails part-way still writes the rows received,
+says how many were kept and exits with the failure's code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import sys
+import textwrap
+from typing import IO, Any
+
+from meterreader.cli_connect import (EXIT_CODES_TEXT, EXIT_OK, UsageError,
+                                     add_connection_options, failure)
+from meterreader.cli_run import RunContext, run_session
+from meterreader.cli_values import cell_text, json_safe
+from meterreader.cosem.obis import Obis
+from meterreader.dlms.errors import DlmsError
+
+__all__ = ["add_parser", "write_csv", "write_json"]
+
+
+def _obis(text: str) -> Obis:
+    try:
+        return Obis.parse(text)
+    except DlmsError:
+        raise argparse.ArgumentTypeError(f"not an OBIS code: {text!r}") from None
+
+
+def _iso(text: str) -> dt.datetime | dt.date:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {text!r} (e.g. "
+                                         "2024-05-01T00:00 or 2024-05-01T00:00+05:30)") from None
+
+
+def _entries(text: str) -> tuple[int, int | None]:
+    first, sep, last = text.partition(":")
+    try:
+        a, b = int(first), (int(last) if last else None)
+    except ValueError:
+        a = b = -1
+    if not sep or a < 1 or (b is not None and b < a):
+        raise argparse.ArgumentTypeError(f"expected FIRST:LAST or FIRST: (1-based, LAST >= "
+                                         f"FIRST), got {text!r}")
+    return a, b
+
+
+def _days(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) <= 3660:
+        raise argparse.ArgumentTypeError(f"expected a number of days 1..3660, got {text!r}")
+    return int(text)
+
+
+# -- output ---------------------------------------------------------------------------------------
+
+def write_csv(result: Any, out: IO[str]) -> None:
+    """Header of column titles (with units), then the rows."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([c.title for c in result.columns])
+    for row in result.rows:
+        writer.writerow([cell_text(v) for v in row])
+
+
+def _write(result: Any, out: IO[str], fmt: str, ctx: RunContext) -> None:
+    if fmt == "json":
+        error = ctx.failure(result.error)[1] if result.error is not None else None
+        write_json(result, out, error=error)
+    else:
+        write_csv(result, out)
+
+
+def write_json(result: Any, out: IO[str], *, error: str | None = None) -> None:
+    """``{"obis", "columns", "rows", "complete", "error"}`` (``error``: the failure's text)."""
+    doc = {
+        "obis": str(result.obis),
+        "columns": [{"title": c.title, "class_id": c.class_id, "obis": str(c.obis),
+                     "attribute": c.attribute, "scaler": c.scaler,
+                     "unit": c.unit_text or None} for c in result.columns],
+        "rows": [[json_safe(v) for v in row] for row in result.rows],
+        "complete": result.complete,
+        "error": error if error is not None or result.error is None
+        else failure(result.error)[1],
+    }
+    json.dump(doc, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+class _Progress:
+    """``on_progress`` that rewrites one status line on a terminal's standard error."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.shown = False
+
+    def __call__(self, p: Any) -> None:
+        rows = f", {p.rows} rows" if p.rows is not None else ""
+        self.stream.write(f"\r{p.operation}: block {p.blocks}{rows}, {p.bytes / 1024:.1f} kB ")
+        self.stream.flush()
+        self.shown = True
+
+    def end(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.shown = False
+
+
+def _profile(session: Any, args: argparse.Namespace, ctx: RunContext,
+             progress: _Progress | None) -> int:
+    span = None
+    if args.last_days is not None:
+        now = session.read_clock()
+        if not isinstance(now, dt.datetime):
+            raise UsageError("--last-days: the meter clock is not a complete date-time; use "
+                             "--from/--to")
+        span = (now - dt.timedelta(days=args.last_days), None)
+    elif args.start is not None or args.end is not None:
+        span = (args.start, args.end)
+    try:
+        result = session.read_profile(args.obis, range=span, entries=args.entries,
+                                      progress=progress)
+    finally:
+        if progress is not None:
+            progress.end()
+    fmt = "json" if args.json else args.format
+    target = args.output if args.output not in (None, "-") else None
+    if target is None:
+        _write(result, sys.stdout, fmt, ctx)
+        sys.stdout.flush()
+    else:
+        with open(target, "w", encoding="utf-8", newline="") as out:
+            _write(result, out, fmt, ctx)
+    where = f" in {target}" if target else ""
+    if not result.complete:
+        code, message = ctx.failure(result.error)
+        print(f"meterreader profile: transfer failed part-way: {len(result.rows)} rows kept"
+              f"{where}; {message}", file=sys.stderr)
+        return code
+    if target:
+        print(f"{len(result.rows)} rows written to {target}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    chosen = [name for name, on in (("--from/--to", args.start or args.end),
+                                    ("--entries", args.entries),
+                                    ("--last-days", args.last_days)) if on]
+    if len(chosen) > 1:
+        print(f"meterreader profile: {' and '.join(chosen)} exclude each other",
+              file=sys.stderr)
+        return 2
+    if args.start and args.end and args.start > args.end:
+        print("meterreader profile: --from is after --to", file=sys.stderr)
+        return 2
+    progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
+    return run_session(args, lambda session, ctx: _profile(session, args, ctx, progress))
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "profile", help="read a profile (block load, billing …) as CSV/JSON",
+        description=textwrap.fill(
+                    "Read a profile generic buffer: whole, by date range (--from/--to, meter "
+                    "local time unless an offset is given), by entries or the last N days "
+                    "(from the meter's clock). Values are scaled; the CSV header carries the "
+                    "units. Progress shows on standard error when it is a terminal. A failed "
+                    "transfer keeps the rows received.", 79),
+        epilog="examples:\n  meterreader profile --tcp 127.0.0.1:4059 --association mr "
+               "--password - 1.0.99.1.0.255 --last-days 2 --output block_load.csv\n"
+               "  meterreader profile ... 1.0.98.1.0.255 --entries 1:3 --format json\n\n"
+               + EXIT_CODES_TEXT,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_connection_options(p)
+    p.add_argument("obis", type=_obis, metavar="OBIS", help="the profile, e.g. 1.0.99.1.0.255")
+    p.add_argument("--from", dest="start", type=_iso, metavar="ISO",
+                   help="first capture time (inclusive)")
+    p.add_argument("--to", dest="end", type=_iso, metavar="ISO",
+                   help="last capture time (inclusive)")
+    p.add_argument("--entries", type=_entries, metavar="A:B",
+                   help="entries A..B, 1-based, oldest first ('A:' = to the newest)")
+    p.add_argument("--last-days", type=_days, metavar="N", help="the last N days")
+    p.add_argument("--format", choices=("csv", "json"), default="csv",
+                   help="output format (default csv; --json = json)")
+    p.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+    p.set_defaults(func=_cmd_profile)
+    return p
