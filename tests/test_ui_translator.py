@@ -27,7 +27,7 @@ SNRM_BAD_FCS = "7E A0 0A 00 02 04 01 41 93 22 D1 7E"  # last FCS byte changed
 
 @pytest.fixture
 def window(qtbot):
-    win = ui_app.build_main_window()
+    win = ui_app.build_translator_window()
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
@@ -416,19 +416,35 @@ def test_check_fonts_explains_missing_fonts(monkeypatch, capsys):
     assert "no fonts" in err and "fonts-dejavu-core" in err
 
 
-def test_main_runs_the_event_loop_and_returns_its_code(qtbot):
-    app = QApplication.instance()
-
-    def close_and_quit():
-        for widget in app.topLevelWidgets():
-            if isinstance(widget, ui_app.MainWindow) and widget.isVisible():
-                assert widget.windowTitle() == "meterreader — protocol translator"
-                widget.close()
-                widget.deleteLater()
-        app.exit(3)
-
-    QTimer.singleShot(0, close_and_quit)
-    assert ui_app.main([]) == 3
+def test_main_runs_the_event_loop_and_returns_its_code(tmp_path):
+    """Run in a child process: once a QApplication's exec() has returned, Qt treats the process
+    as closing down, which would starve the event loop of every later test in this one."""
+    import subprocess
+    import sys
+    script = (
+        "import os\n"
+        "os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+        "from PySide6.QtCore import QTimer\n"
+        "import ui.app as ui_app\n"
+        "app = ui_app.create_application([])\n"
+        "titles = []\n"
+        "def close_and_quit():\n"
+        "    try:\n"
+        "        titles.extend(w.windowTitle() for w in app.topLevelWidgets()\n"
+        "                      if isinstance(w, ui_app.MainWindow) and w.isVisible())\n"
+        "    finally:\n"
+        "        app.exit(3)\n"
+        "QTimer.singleShot(200, close_and_quit)\n"
+        "code = ui_app.main([])\n"
+        "print(code, titles)\n"
+    )
+    env = {**__import__("os").environ, "XDG_CONFIG_HOME": str(tmp_path),
+           "XDG_CACHE_HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    code, _, titles = proc.stdout.strip().partition(" ")
+    assert code == "3" and "meterreader" in titles
 
 
 def test_window_grab_is_a_real_picture(qtbot, window, pane, tmp_path):

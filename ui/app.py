@@ -1,8 +1,9 @@
 """Entry point of the desktop application (``meterreader-gui``).
 
-For now the main window hosts the protocol translator pane as its central widget; the connection
-wizard, object browser and the other panes join it later (ARCHITECTURE.md), the translator then
-moving into a dock widget.
+``main()`` creates the QApplication (named, iconed, following the OS light/dark palette), checks
+that Qt sees fonts, and shows the instrument's :class:`~ui.main_window.MainWindow` (object browser,
+attribute panel, trace, PDU translator). ``build_main_window()`` is the same window for tests and
+scripts, not yet shown. :class:`TranslatorWindow` is the stand-alone PDU translator window.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import platform
 import signal
 import sys
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import Any, Sequence, TextIO
 
 from PySide6 import __version__ as PYSIDE_VERSION
 from PySide6.QtCore import QCoreApplication, Qt, qVersion
@@ -19,14 +20,16 @@ from PySide6.QtGui import QAction, QFontDatabase, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QWidget
 
 from meterreader import __version__
+from ui.main_window import MainWindow
 from ui.translator_pane import TranslatorPane
 
-__all__ = ["APP_NAME", "ICON_PATH", "RESOURCES", "MainWindow", "about_text", "app_icon",
-           "build_main_window", "check_fonts", "create_application", "main"]
+__all__ = ["APP_NAME", "ICON_PATH", "RESOURCES", "MainWindow", "TranslatorWindow", "about_text",
+           "app_icon", "build_main_window", "build_translator_window", "check_fonts",
+           "create_application", "main"]
 
 APP_NAME = "meterreader"
-WINDOW_TITLE = "meterreader — protocol translator"
-DEFAULT_SIZE = (1100, 750)
+TRANSLATOR_TITLE = "meterreader — protocol translator"
+TRANSLATOR_SIZE = (1100, 750)
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 ICON_PATH = RESOURCES / "icons" / "meterreader.svg"
 
@@ -78,15 +81,15 @@ def about_text() -> str:
             f"Python {platform.python_version()} ({platform.python_implementation()})</p>")
 
 
-class MainWindow(QMainWindow):
-    """The main window; today: the translator pane, a status bar and the Help ▸ About box."""
+class TranslatorWindow(QMainWindow):
+    """The PDU translator alone in a window, with a status bar and the Help ▸ About box."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("MainWindow")
-        self.setWindowTitle(WINDOW_TITLE)
+        self.setObjectName("TranslatorWindow")
+        self.setWindowTitle(TRANSLATOR_TITLE)
         self.setWindowIcon(app_icon())
-        self.resize(*DEFAULT_SIZE)
+        self.resize(*TRANSLATOR_SIZE)
         self.about_box: QMessageBox | None = None
 
         self.translator = TranslatorPane(self)
@@ -132,16 +135,36 @@ class MainWindow(QMainWindow):
         return self.about_box
 
 
-def build_main_window(argv: Sequence[str] | None = None) -> MainWindow:
-    """Create (or reuse) the QApplication and return the main window, not yet shown."""
+def apply_os_palette(app: QApplication) -> None:
+    """Follow the OS light/dark scheme (ui.icons.apply_palette) when it is available."""
+    try:
+        from ui.icons import apply_palette
+    except ImportError:
+        return
+    apply_palette(app)
+
+
+def build_main_window(argv: Sequence[str] | None = None, **options: Any) -> MainWindow:
+    """Create (or reuse) the QApplication and return the main window, not yet shown.
+    ``options`` go to :class:`~ui.main_window.MainWindow` (``settings``, ``worker``,
+    ``cache_dir``, ``profiles``)."""
     create_application(argv)
-    return MainWindow()
+    window = MainWindow(**options)
+    window.setWindowIcon(app_icon())
+    return window
+
+
+def build_translator_window(argv: Sequence[str] | None = None) -> TranslatorWindow:
+    """Create (or reuse) the QApplication and return the stand-alone translator window."""
+    create_application(argv)
+    return TranslatorWindow()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the desktop application; returns the Qt event loop's exit code."""
     app = create_application(argv)
     check_fonts()
+    apply_os_palette(app)
     window = build_main_window()
     window.show()
     # Ctrl+C in the launching terminal ends the app (Python cannot run its handler inside Qt's
