@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything meterreader needs on a fresh Debian/Ubuntu machine, then run it.
 #   scripts/dev.sh app  [ARGS]   install, then start the application on the built-in simulator
+#                                (the GUI when a display exists, else the command-line demo)
 #   scripts/dev.sh test [ARGS]   install, then run the whole test suite (ARGS go to pytest)
 #   scripts/dev.sh setup         install only
 # Idempotent: apt packages are installed only when missing, the venv is reused while
@@ -60,7 +61,14 @@ install_system_packages
 install_python_packages
 case "$cmd" in
   setup) log "ready: $VENV" ;;
-  app) exec "$VENV/bin/meterreader" demo "$@" ;;
+  app)
+    # The desktop application connected to the built-in simulator; without a display (a server,
+    # CI) the command-line demo reads the same simulator instead.
+    if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || [ "${QT_QPA_PLATFORM:-}" = "offscreen" ]; then
+      exec "$VENV/bin/meterreader-gui" --demo "$@"
+    fi
+    log "no display: running the command-line demo (set DISPLAY, or use xvfb-run, for the GUI)"
+    exec "$VENV/bin/meterreader" demo "$@" ;;
   test)
     shared=${MR_SHARED_DIR:-"$ROOT/../shared"}
     if [ ! -f "$shared/vectors/dlms_vectors.json" ]; then

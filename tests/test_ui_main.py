@@ -410,3 +410,34 @@ def test_meter_killed_mid_read_shows_the_error_and_offers_reconnect(qtbot, windo
                         timeout=LONG)
     finally:
         m.stop()
+
+
+def test_gui_demo_flag_connects_to_the_built_in_simulator(tmp_path):
+    """`meterreader-gui --demo` (what `scripts/dev.sh app` runs) connects at once; run in a child
+    process because a finished QApplication.exec() leaves Qt closing down."""
+    import os
+    import subprocess
+    import sys
+    script = (
+        "import os, time\n"
+        "os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+        "from PySide6.QtCore import QTimer\n"
+        "import ui.app as ui_app\n"
+        "app = ui_app.create_application([])\n"
+        "deadline = time.monotonic() + 30\n"
+        "def poll():\n"
+        "    windows = [w for w in app.topLevelWidgets() if isinstance(w, ui_app.MainWindow)]\n"
+        "    if windows and windows[0].worker.is_connected:\n"
+        "        print('connected', windows[0].controller.__class__.__name__)\n"
+        "        app.exit(0)\n"
+        "    elif time.monotonic() > deadline:\n"
+        "        app.exit(4)\n"
+        "timer = QTimer(); timer.timeout.connect(poll); timer.start(100)\n"
+        "raise SystemExit(ui_app.main(['--demo']))\n"
+    )
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path),
+           "HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "connected" in proc.stdout

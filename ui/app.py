@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 from PySide6 import __version__ as PYSIDE_VERSION
-from PySide6.QtCore import QCoreApplication, Qt, qVersion
+from PySide6.QtCore import QTimer, QCoreApplication, Qt, qVersion
 from PySide6.QtGui import QAction, QFontDatabase, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QWidget
 
@@ -161,12 +161,19 @@ def build_translator_window(argv: Sequence[str] | None = None) -> TranslatorWind
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Start the desktop application; returns the Qt event loop's exit code."""
-    app = create_application(argv)
+    """Start the desktop application; returns the Qt event loop's exit code.
+
+    ``--demo`` starts the built-in simulator in-process and connects to it at once."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    demo = "--demo" in args
+    args = [a for a in args if a != "--demo"]
+    app = create_application(args)
     check_fonts()
     apply_os_palette(app)
-    window = build_main_window()
+    window = build_main_window(args)
     window.show()
+    if demo:
+        QTimer.singleShot(0, window.controller.start_demo)
     # Ctrl+C in the launching terminal ends the app (Python cannot run its handler inside Qt's
     # event loop, so it would otherwise be ignored until the next Python callback).
     previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
