@@ -180,6 +180,37 @@ def test_category_differences() -> None:
     assert find_object("A", "1.0.1.8.1.255") is None
 
 
+def test_categories_a_and_b_differ_in_audit_and_abt_objects() -> None:
+    """A (feeder / DT audit): PF per phase in the block load; B (ABT boundary): net energy,
+    net block energy and average frequency."""
+    block = {cat: [str(c.obis) for c in profile(cat, "1.0.99.1.0.255").capture_objects]
+             for cat in ("A", "B")}
+    pf = ["1.0.33.27.0.255", "1.0.53.27.0.255", "1.0.73.27.0.255"]
+    assert [o for o in block["A"] if o in pf] == pf and not set(pf) & set(block["B"])
+    for abt in ("1.0.14.27.0.255", "1.0.16.29.0.255"):
+        assert abt in block["B"] and abt not in block["A"]
+        assert find_object("B", abt).class_id == 3 and find_object("A", abt) is None
+    net = find_object("B", "1.0.16.8.0.255")
+    assert net is not None and net.mandatory and net.value_type is DataTag.DOUBLE_LONG
+    assert find_object("A", "1.0.16.8.0.255") is None
+    for p in ("1.0.99.2.0.255", "1.0.98.1.0.255"):
+        assert "1.0.16.8.0.255" in {str(c.obis) for c in profile("B", p).capture_objects}
+    assert find_object("A", "1.0.33.27.0.255").scaler == -3
+    assert find_object("B", "1.0.14.27.0.255").unit is Unit.HERTZ
+    only_a = {o.obis for o in catalogue("A")} - {o.obis for o in catalogue("B")}
+    only_b = {o.obis for o in catalogue("B")} - {o.obis for o in catalogue("A")}
+    assert len(only_a) >= 5 and len(only_b) >= 3
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_utility_settings_may_reset_and_capture_the_data_profiles(category) -> None:
+    for p in profiles(category):
+        obj = find_object(category, p.obis)
+        expected = not p.is_scaler_profile
+        assert obj.method_allowed("US", 1) is expected and obj.method_allowed("US", 2) is expected
+        assert not obj.method_allowed("MR", 2) and not obj.method_allowed("PC", 2)
+
+
 def test_category_parse_and_description() -> None:
     assert MeterCategory.parse(" b ") is MeterCategory.B
     assert "ABT" in MeterCategory.B.description

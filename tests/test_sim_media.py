@@ -266,7 +266,7 @@ def test_cli_help_documents_defaults_and_addressing():
     assert process.returncode == 0
     for text in ("12345678", "1111111111111111", "4059", "256", "--wrapper-port", "--hdlc-port",
                  "--pty", "--serial", "--mode-e", "--link-baud", "--fault", "16", "32", "48",
-                 "1, 2 and 4"):
+                 "1, 2 and 4", "or 17", "--inactivity-timeout"):
         assert text in out, text
 
 

@@ -14,7 +14,8 @@ from meterreader.dlms import xdlms as x
 from meterreader.dlms.acse import MechanismName
 from meterreader.dlms.axdr import Data, DataTag
 from meterreader.dlms.cosem_time import CosemDateTime
-from meterreader.dlms.hdlc import FrameReader, FrameType, HdlcAddress, HdlcFrame, encode_frame
+from meterreader.dlms.hdlc import (FrameReader, FrameType, HdlcAddress, HdlcFrame, HdlcParameters,
+                                   encode_frame)
 from meterreader.dlms.secret import SecretBytes
 from meterreader.dlms.wrapper import WrapperFrame, WrapperReader
 from meterreader.dlms.xdlms.common import (CaptureObjectDefinition, EntryDescriptor,
@@ -117,8 +118,25 @@ def big_meter():
     with SimulatedMeter("C", seed=3) as m:
         block = _fill_block_load(m, 10_000)
         m.block = block
-        m.targets = {"wrapper": m.serve_tcp(), "hdlc": m.serve_tcp(hdlc=True)}
+        m.targets = {"wrapper": m.serve_tcp(), "hdlc": m.serve_tcp(hdlc=True),
+                     "pty": m.serve_pty()}
         yield m
+
+
+@pytest.mark.parametrize("kind", ("hdlc", "pty"))
+def test_whole_10k_row_profile_over_hdlc_media(big_meter, kind):
+    """All 10 000 rows (not only the tail) through HDLC segmentation and GET datablocks."""
+    client = open_client(kind, big_meter.targets[kind], "MR", pdu=4096, parameters=HdlcParameters(
+        max_info_field_length_transmit=512, max_info_field_length_receive=2030,
+        window_size_transmit=7, window_size_receive=7))
+    try:
+        assert isinstance(client.associate(), ev.AssociationAccepted)
+        buffer = client.get(7, BLOCK_LOAD, 2)
+        blocks = [e for e in client.dlms_events if isinstance(e, ev.BlockReceived)]
+    finally:
+        client.close()
+    assert len(buffer.value) == 10_000 and buffer.value == big_meter.block.rows
+    assert len(blocks) > 100 and blocks[-1].last
 
 
 def test_block_transfer_of_a_10k_row_profile(big_meter):

@@ -108,6 +108,91 @@ def test_pty_refused_setting_is_connection_failed_and_keeps_the_old_line(pty):
         assert transport.is_open
 
 
+def _slave_attrs(name: str) -> list:
+    import termios
+
+    fd = os.open(name, os.O_RDWR | os.O_NOCTTY)
+    try:
+        return termios.tcgetattr(fd)
+    finally:
+        os.close(fd)
+
+
+def test_pty_sign_on_line_back_to_8n1_applies(pty):
+    """The IEC 62056-21 mode E switch 300 7E1 → 9600 8N1 on a pty (quirk pty-line-settings:
+    pyserial's apply_settings fails with EINVAL there, termios does not)."""
+    import termios
+
+    master, name = pty
+    with SerialTransport(name, baudrate=300, bytesize=7, parity="E") as transport:
+        transport.set_line(9600, 8, "N", 1)
+        assert transport.line == (9600, 8, "N", 1)
+        attrs = _slave_attrs(name)
+        assert attrs[4] == termios.B9600 and attrs[2] & termios.CSIZE == termios.CS8
+        assert not attrs[2] & termios.PARENB
+        transport.write(b"\x7e")
+        assert read_master(master, 1) == b"\x7e"
+
+
+class _EinvalSerial(serial.Serial):
+    """A real pyserial port whose apply_settings always fails like on some pty drivers."""
+
+    def apply_settings(self, d):
+        import termios
+
+        raise termios.error(errno.EINVAL, "Invalid argument")
+
+
+def test_pty_einval_falls_back_to_termios(pty, caplog):
+    import logging
+    import termios
+
+    master, name = pty
+    with caplog.at_level(logging.DEBUG, logger="meterreader.transport.serial_port"), \
+            SerialTransport(name, serial_factory=_EinvalSerial) as transport:
+        transport.set_line(19200, 8, "N", 2)
+        assert transport.line == (19200, 8, "N", 2)
+    attrs = _slave_attrs(name)
+    assert attrs[4] == termios.B19200 and attrs[2] & termios.CSTOPB
+    assert serial_port.PTY_LINE_SETTINGS_QUIRK in caplog.text
+
+
+class _RefusingPort:
+    """Not a pty: an EINVAL from the driver stays an error."""
+
+    in_waiting = 0
+
+    def __init__(self, **kwargs) -> None:
+        pass
+
+    def apply_settings(self, d) -> None:
+        import termios
+
+        raise termios.error(errno.EINVAL, "Invalid argument")
+
+    def read(self, size: int = 1) -> bytes:
+        return b""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def reset_input_buffer(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_einval_on_a_real_port_is_still_connection_failed():
+    with SerialTransport("COM9", serial_factory=_RefusingPort) as transport:
+        with pytest.raises(ConnectionFailed, match="cannot set 300 7E1"):
+            transport.set_line(300, 7, "E", 1)
+        assert transport.line == (9600, 8, "N", 1)
+
+
 def test_pty_read_timeout(pty):
     _master, name = pty
     with SerialTransport(name) as transport:

@@ -11,14 +11,17 @@ raw-data holds per service:
 * ACTION request: the encoded method parameters; ACTION response: the encoded return ``Data``.
 
 Sizes: an APDU must not exceed the peer's max-receive-PDU-size; :func:`payload_size` derives the
-raw-data per block from an APDU header and the protection overhead.
+raw-data per block from an APDU header and the protection overhead. The number of blocks is not
+limited by the protocol, so :class:`Reassembly` refuses to collect more than ``max_size`` bytes
+(:data:`DEFAULT_MAX_REASSEMBLY`, enough for any profile a client reads in one GET); a server
+collecting SET datablocks / ACTION pblocks should pass the tighter :data:`MAX_REQUEST_REASSEMBLY`.
 """
 
 from __future__ import annotations
 
 from meterreader.dlms import xdlms as x
 from meterreader.dlms.axdr import Data, decode_data, decode_length, encode_data, encode_length
-from meterreader.dlms.errors import DecodeError, LocalProtocolError, Reason
+from meterreader.dlms.errors import DecodeError, LocalProtocolError, Reason, RemoteProtocolError
 from meterreader.dlms.security import CipheringMode
 from meterreader.dlms.xdlms.datablock import decode_get_data_result, encode_get_data_result
 
@@ -28,6 +31,10 @@ _SERVICE_SPECIFIC_OVERHEAD = 1 + 3 + 1 + 4 + 12
 _GENERAL_OVERHEAD = _SERVICE_SPECIFIC_OVERHEAD + 1 + 8
 #: APDU size used when a peer announces 0 ("no limit"): the Unsigned16 maximum.
 NO_LIMIT = 0xFFFF
+#: Most bytes a Reassembly collects by default (GET responses of long profiles included).
+DEFAULT_MAX_REASSEMBLY = 16 << 20
+#: Suggested limit for what a server reassembles from a client (SET values, ACTION parameters).
+MAX_REQUEST_REASSEMBLY = 1 << 20
 
 
 def effective_limit(size: int) -> int:
@@ -62,23 +69,34 @@ def split(raw: bytes, size: int) -> list[bytes]:
 
 
 class Reassembly:
-    """Blocks received in order, numbered from 1."""
+    """Blocks received in order, numbered from 1, at most ``max_size`` bytes in all."""
 
-    __slots__ = ("chunks", "size", "last_number")
+    __slots__ = ("chunks", "size", "last_number", "max_size")
 
-    def __init__(self) -> None:
+    def __init__(self, max_size: int = DEFAULT_MAX_REASSEMBLY) -> None:
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0:
+            raise LocalProtocolError(f"max_size must be a non-negative int, not {max_size!r}")
         self.chunks: list[bytes] = []
         self.size = 0
         self.last_number = 0
+        self.max_size = max_size
 
     @property
     def expected(self) -> int:
         return self.last_number + 1
 
     def add(self, number: int, raw: bytes) -> bool:
-        """Append block ``number``; False (nothing appended) when it is not the expected one."""
+        """Append block ``number``; False (nothing appended) when it is not the expected one.
+
+        RemoteProtocolError (TOO_LONG, nothing appended) when the blocks would exceed
+        ``max_size``."""
         if number != self.expected:
             return False
+        if self.size + len(raw) > self.max_size:
+            raise RemoteProtocolError(
+                f"block {number} would make the reassembled data {self.size + len(raw)} bytes, "
+                f"more than the limit of {self.max_size}", data=raw, offset=0,
+                reason=Reason.TOO_LONG)
         self.chunks.append(raw)
         self.size += len(raw)
         self.last_number = number

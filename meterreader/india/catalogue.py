@@ -6,8 +6,12 @@
 * :func:`find_object` — one object by logical name.
 
 Category differences: A (feeders, DT centres) and B (boundary/ABT) meter both directions —
-import and export energies, export block energies, PT ratio — and A adds the reactive energies of
-all four quadrants; B's block load uses the ABT 15-minute interval (900 s, the default for all).
+import and export energies, export block energies, PT ratio. A (energy audit) adds the reactive
+energies of all four quadrants and the average power factor per phase in its block load. B
+(ABT settlement) adds the net active energy (import − export, 1.0.16.8.0.255, also in its daily
+load and billing), the net block energy (1.0.16.29.0.255) and the average frequency of each block
+(1.0.14.27.0.255) in its block load, whose ABT interval is 15 minutes (900 s, the default for
+all).
 C (HT/LT consumers) bills import energy and MD per time-of-day zone (registers 1.0.1.8.1–8.255,
 1.0.9.8.1–8.255 and MD 1.0.1.6.1–8.255, 1.0.9.6.1–8.255 under an activity calendar); its
 export registers and PT ratio are optional.
@@ -47,18 +51,24 @@ __all__ = [
     "MD_RESET_METHOD", "MD_RESET_SCRIPT_ID", "MD_RESET_SCRIPT_TABLE", "NAME_PLATE",
     "SCALER_BILLING", "SCALER_BLOCK_LOAD", "SCALER_DAILY_LOAD", "SCALER_EVENTS",
     "SCALER_INSTANTANEOUS", "TOD_ZONES", "VALUE_KINDS", "CaptureObjectDef", "MeterCategory",
-    "ObjectDef", "ProfileDef", "catalogue", "find_object", "mandatory_objects", "profile",
-    "profiles", "scaler_columns",
+    "ObjectDef", "PROFILE_METHODS", "ProfileDef", "catalogue", "find_object",
+    "mandatory_objects", "profile", "profiles", "scaler_columns",
 ]
+
+
+#: Profile generic methods US may invoke on the data profiles: reset (1) and capture (2).
+PROFILE_METHODS = (1, 2)
 
 
 def _profile_object(p: ProfileDef) -> ObjectDef:
     """The class-7 ObjectDef of a profile: PC reads the name plate; US may change the block
-    load capture period (logged as event 153)."""
+    load capture period (logged as event 153) and reset/capture the data profiles."""
     obis = str(p.obis)
+    methods = {} if p.is_scaler_profile else {"US": PROFILE_METHODS}
     return object_def(7, p.obis, p.name, "scaler_profile" if p.is_scaler_profile else "profile",
                       value_type=DataTag.ARRAY, pc=obis == NAME_PLATE,
-                      us_write=(4,) if obis == BLOCK_LOAD else (), mandatory=p.mandatory)
+                      us_write=(4,) if obis == BLOCK_LOAD else (), methods=methods,
+                      mandatory=p.mandatory)
 
 
 @cache

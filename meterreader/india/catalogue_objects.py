@@ -38,9 +38,10 @@ _REACTIVE_POWER = ("power", Unit.VAR, 0, T.DOUBLE_LONG)
 _APPARENT_POWER = ("power", Unit.VOLT_AMPERE, 0, T.DOUBLE_LONG_UNSIGNED)
 _ENERGY_UNITS = {1: Unit.WATT_HOUR, 2: Unit.WATT_HOUR, 5: Unit.VAR_HOUR, 6: Unit.VAR_HOUR,
                  7: Unit.VAR_HOUR, 8: Unit.VAR_HOUR, 9: Unit.VOLT_AMPERE_HOUR,
-                 10: Unit.VOLT_AMPERE_HOUR}
+                 10: Unit.VOLT_AMPERE_HOUR, 16: Unit.WATT_HOUR}
 _ENERGY_NAMES = {1: "kWh import", 2: "kWh export", 5: "kvarh lag (QI)", 6: "kvarh (QII)",
-                 7: "kvarh (QIII)", 8: "kvarh lead (QIV)", 9: "kVAh import", 10: "kVAh export"}
+                 7: "kvarh (QIII)", 8: "kvarh lead (QIV)", 9: "kVAh import", 10: "kVAh export",
+                 16: "kWh net (import − export)"}
 _MD_UNITS = {1: Unit.WATT, 2: Unit.WATT, 9: Unit.VOLT_AMPERE, 10: Unit.VOLT_AMPERE}
 _MD_NAMES = {1: "kW", 2: "kW export", 9: "kVA", 10: "kVA export"}
 
@@ -50,13 +51,13 @@ def _register(obis: str, name: str, preset: tuple, **kw) -> ObjectDef:
     return object_def(3, obis, name, kind, unit=unit, scaler=scaler, value_type=vtype, **kw)
 
 
-def _energy(c: int, e: int = 0, *, d: int = 8, **kw) -> ObjectDef:
+def _energy(c: int, e: int = 0, *, d: int = 8, signed: bool = False, **kw) -> ObjectDef:
     if d == 29:
         name = f"Block energy {_ENERGY_NAMES[c]}"
     else:
         name = f"Cumulative energy {_ENERGY_NAMES[c]}" + (f" TZ{e}" if e else "")
     return object_def(3, f"1.0.{c}.{d}.{e}.255", name, "energy", unit=_ENERGY_UNITS[c], scaler=0,
-                      value_type=T.DOUBLE_LONG_UNSIGNED, **kw)
+                      value_type=T.DOUBLE_LONG if signed else T.DOUBLE_LONG_UNSIGNED, **kw)
 
 
 def _md(c: int, e: int = 0, **kw) -> ObjectDef:
@@ -187,8 +188,15 @@ def _category_objects(category: MeterCategory) -> list[ObjectDef]:
                    mandatory=False),
     ]
     if category is MeterCategory.A:
-        # Feeder / DT audit: reactive energy of all four quadrants.
+        # Feeder / DT audit: reactive energy of all four quadrants, average PF per phase of each
+        # block (losses and power quality of the feeder).
         objs += [_energy(6, mandatory=False), _energy(7, mandatory=False)]
+        objs += [_register(f"1.0.{33 + off}.27.0.255", f"Average power factor {ph}", _PF)
+                 for ph, off in _PHASES]
+    else:
+        # Boundary / ABT: settlement on net energy per 15-minute block and on grid frequency.
+        objs += [_energy(16, signed=True), _energy(16, d=29, signed=True),
+                 _register("1.0.14.27.0.255", "Average frequency", _FREQUENCY)]
     return objs
 
 

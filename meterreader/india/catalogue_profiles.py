@@ -81,9 +81,15 @@ def _instantaneous(category: MeterCategory) -> tuple[CaptureObjectDef, ...]:
 
 def _block_load(category: MeterCategory) -> tuple[CaptureObjectDef, ...]:
     cols = [capture(8, CLOCK)] + _phase_regs(31, 27) + _phase_regs(32, 27)
+    if category is MeterCategory.A:  # energy audit: average PF per phase
+        cols += _phase_regs(33, 27)
+    elif category is MeterCategory.B:  # ABT: average frequency of the block
+        cols += _regs("1.0.14.27.0.255")
     cols += _regs("1.0.1.29.0.255", "1.0.5.29.0.255", "1.0.8.29.0.255", "1.0.9.29.0.255")
     if _two_way(category):
         cols += _regs("1.0.2.29.0.255", "1.0.10.29.0.255")
+    if category is MeterCategory.B:  # ABT settles the net energy of each block
+        cols += _regs("1.0.16.29.0.255")
     return tuple(cols)
 
 
@@ -92,6 +98,8 @@ def _daily_load(category: MeterCategory) -> tuple[CaptureObjectDef, ...]:
     cols += _regs("1.0.1.8.0.255", "1.0.5.8.0.255", "1.0.8.8.0.255", "1.0.9.8.0.255")
     if _two_way(category):
         cols += _regs("1.0.2.8.0.255", "1.0.10.8.0.255")
+    if category is MeterCategory.B:
+        cols += _regs("1.0.16.8.0.255")
     return tuple(cols)
 
 
@@ -111,6 +119,8 @@ def _billing(category: MeterCategory) -> tuple[CaptureObjectDef, ...]:
         cols += [c for e in TOD_ZONES for c in _md(9, e)]
     if _two_way(category):
         cols += _regs("1.0.2.8.0.255", "1.0.10.8.0.255")
+    if category is MeterCategory.B:
+        cols += _regs("1.0.16.8.0.255")
     return tuple(cols)
 
 

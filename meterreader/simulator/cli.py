@@ -21,6 +21,10 @@ from meterreader.india.associations import (DEFAULT_HLS_KEY, DEFAULT_LLS_PASSWOR
 
 from .faults import Fault, describe_kinds
 
+#: Default of --inactivity-timeout (as server.DEFAULT_INACTIVITY_TIMEOUT, which is not imported
+#: here so that --help stays fast).
+DEFAULT_INACTIVITY_TIMEOUT = 120.0
+
 __all__ = ["add_parser", "build_parser", "main", "run"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -45,8 +49,9 @@ addressing:
            device), source wPort = client SAP; default port {WRAPPER_PORT}.
   HDLC:    server upper address = logical device (1 or 2), lower = physical address
            (default {SERVER_PHYSICAL_ADDRESS}, --physical); server address sizes 1, 2 and 4 bytes
-           are accepted (with 2 bytes the lower part carries the low 7 bits of the physical
-           address). Frames to another address get no answer, like a real meter.
+           are accepted (with 2 bytes the lower part is the low 7 bits of the physical
+           address, or 17 as many IEC meters use). Frames to another address get no answer,
+           like a real meter.
 
 faults (--fault KIND[=N], repeatable): {describe_kinds()}.
 
@@ -120,6 +125,9 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     a("--mode-e", action="store_true",
       help="expect the IEC 62056-21 mode E opening (/?! CR LF → identification → ACK) before "
            "HDLC on the serial, pty and HDLC/TCP listeners")
+    a("--inactivity-timeout", type=float, default=DEFAULT_INACTIVITY_TIMEOUT, metavar="S",
+      help="seconds without traffic after which an HDLC line drops its links and, with "
+           "--mode-e, expects a new sign-on (default: %(default)g; 0 = never)")
     a("--link-baud", type=int, metavar="N",
       help="pace output to N bit/s, 10 bits a byte (default: as fast as the medium)")
     a("--fault", type=_fault, action="append", default=[], metavar="KIND[=N]",
@@ -204,7 +212,8 @@ def _serve(args: argparse.Namespace, logger: logging.Logger, stop: threading.Eve
             deviation_sign=args.deviation_sign, password=args.password, hls_key=args.hls_key,
             physical_address=args.physical, ciphered_client=args.ciphered_client,
             encryption_key=args.ek, authentication_key=args.ak, system_title=args.system_title,
-            mode_e=args.mode_e, link_baud=args.link_baud, faults=args.fault, logger=logger)
+            mode_e=args.mode_e, link_baud=args.link_baud, faults=args.fault, logger=logger,
+            inactivity_timeout=args.inactivity_timeout or None)
     except (ValueError, DlmsError) as exc:  # bad option values
         print(f"meterreader simulate: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -5,8 +5,9 @@ into 900-second slots, and each slot's average voltages (~230–250 V), currents
 low at night, peaks in the morning and evening, lower at weekends), power factors, and so active,
 reactive and apparent power, come from a hash of (seed, slot) — so any slot can be evaluated in
 any order and always gives the same values. Power failures zero the load. Cumulative energies are
-the integral of that load (prefix sums over slots from an epoch, extrapolated linearly before it),
-so reading a register twice a minute apart gives a larger value.
+the integral of that load (prefix sums over slots from an epoch, extrapolated linearly before it;
+when the clock is set far ahead the skipped span grows at the average rate instead of being summed
+slot by slot), so reading a register twice a minute apart gives a larger value.
 
 The schedules of past events (power failures, tamper occurrences/restorations, transactions,
 cover open) come from ``random.Random(seed)``. Same seed → identical data; different seed →
@@ -24,6 +25,10 @@ from typing import Sequence
 
 SLOT = 900  #: seconds per load slot (also the demand integration period)
 DAY = 86400
+#: Most slots the energy integral computes one by one to reach an instant beyond the computed
+#: ones (46 days: the block load's depth and a little more); farther (the clock was set far
+#: ahead) the skipped span grows at the average rate.
+MAX_EXTEND_SLOTS = 46 * DAY // SLOT
 _MASK = (1 << 64) - 1
 
 #: Energy channels of a slot, in this order: import Wh, lagging varh (QI), leading varh (QIV),
@@ -71,6 +76,21 @@ class Outage:
     on: float
 
 
+class _Segment:
+    """Computed slots of the energy integral: ``prefix[k]`` = energies from the start of slot
+    ``start_slot`` to the start of slot ``start_slot + k``; ``zone_prefix`` likewise per
+    time-of-day zone (Wh, VAh). ``base``/``zone_base`` are the cumulative values at the start
+    (``zone_base`` None: the base energies split by the zone shares)."""
+
+    __slots__ = ("start_slot", "base", "zone_base", "prefix", "zone_prefix")
+
+    def __init__(self, *, start_slot: int, base: tuple[float, ...],
+                 zone_base: tuple[tuple[float, float], ...] | None = None) -> None:
+        self.start_slot, self.base, self.zone_base = start_slot, base, zone_base
+        self.prefix: list[tuple[float, float, float, float]] = [(0.0, 0.0, 0.0, 0.0)]
+        self.zone_prefix: list[tuple[tuple[float, float], ...]] = [((0.0, 0.0),) * ZONES]
+
+
 class LoadModel:
     """The seeded three-phase load and its energy integral (see the module docstring).
 
@@ -92,11 +112,9 @@ class LoadModel:
         self.outages = tuple(sorted(outages, key=lambda o: o.off))
         self._outage_starts = [o.off for o in self.outages]
         self._slots: dict[int, Slot] = {}
-        # prefix[k] = energies from the epoch to the start of slot epoch_slot + k; zone_prefix
-        # likewise per time-of-day zone for Wh and VAh.
-        self._prefix: list[tuple[float, float, float, float]] = [(0.0, 0.0, 0.0, 0.0)]
-        self._zone_prefix: list[tuple[tuple[float, float], ...]] = [((0.0, 0.0),) * ZONES]
         self.base = tuple(float(b) for b in base)
+        self._segments = [_Segment(start_slot=self.epoch_slot, base=self.base)]
+        self._segment_starts = [self.epoch_slot]
         self._zone_share: tuple[tuple[float, float], ...] = ((1.0 / ZONES, 1.0 / ZONES),) * ZONES
         self._rate: tuple[float, ...] | None = None
 
@@ -175,12 +193,13 @@ class LoadModel:
 
     # -- energy integral --
 
-    def _extend(self, count: int) -> None:
-        prefix, zone_prefix = self._prefix, self._zone_prefix
+    def _extend(self, seg: _Segment, count: int) -> None:
+        """Prefix sums of ``seg`` up to ``count`` slots after its start."""
+        prefix, zone_prefix = seg.prefix, seg.zone_prefix
+        h = SLOT / 3600.0
         while len(prefix) <= count:
-            k = self.epoch_slot + len(prefix) - 1
+            k = seg.start_slot + len(prefix) - 1
             s = self.slot(k)
-            h = SLOT / 3600.0
             wh, vah = s.active * h, s.apparent * h
             lag, lead = (s.reactive * h, 0.0) if s.reactive >= 0 else (0.0, -s.reactive * h)
             a, b, c, d = prefix[-1]
@@ -191,17 +210,72 @@ class LoadModel:
             zone_prefix.append(tuple(zones))
 
     def _average_rate(self) -> tuple[float, ...]:
-        # Energy per second before the epoch: the average over the first 28 days after it; the
-        # zones' shares of Wh and VAh over the same days split the base energies.
+        # Energy per second outside the computed slots (before the epoch, across a clock jump):
+        # the average over the first 28 days after the epoch; the zones' shares of Wh and VAh
+        # over the same days split the base energies.
         if self._rate is None:
             n = 28 * DAY // SLOT
-            self._extend(n)
-            self._rate = tuple(v / (n * SLOT) for v in self._prefix[n])
-            totals = self._prefix[n]
+            first = self._segments[0]
+            self._extend(first, n)
+            self._rate = tuple(v / (n * SLOT) for v in first.prefix[n])
+            totals = first.prefix[n]
             self._zone_share = tuple(
                 (z[0] / totals[WH] if totals[WH] else 1 / ZONES,
-                 z[1] / totals[VAH] if totals[VAH] else 1 / ZONES) for z in self._zone_prefix[n])
+                 z[1] / totals[VAH] if totals[VAH] else 1 / ZONES)
+                for z in first.zone_prefix[n])
         return self._rate
+
+    def _zone_rate(self, zone: int) -> tuple[float, float]:
+        rate, share = self._average_rate(), self._zone_share[zone - 1]
+        return rate[WH] * share[0], rate[VAH] * share[1]
+
+    def _zone_base(self, seg: _Segment, zone: int) -> tuple[float, float]:
+        if seg.zone_base is not None:
+            return seg.zone_base[zone - 1]
+        self._average_rate()  # the first segment splits the base energies by the zone shares
+        share = self._zone_share[zone - 1]
+        return seg.base[WH] * share[0], seg.base[VAH] * share[1]
+
+    def _end_of(self, seg: _Segment) -> tuple[float, tuple[float, ...], tuple[tuple[float, float],
+                                                                          ...]]:
+        """(instant, energies, zone energies) at the end of ``seg``'s computed slots."""
+        n = len(seg.prefix) - 1
+        energies = tuple(b + x for b, x in zip(seg.base, seg.prefix[n]))
+        zones = tuple((self._zone_base(seg, z + 1)[0] + seg.zone_prefix[n][z][0],
+                       self._zone_base(seg, z + 1)[1] + seg.zone_prefix[n][z][1])
+                      for z in range(ZONES))
+        return float((seg.start_slot + n) * SLOT), energies, zones
+
+    def _locate(self, t: float) -> tuple[_Segment, _Segment | None]:
+        """(segment, None) when the slot of ``t`` is computed in that segment (extending the
+        last one as needed), else (segment ending before ``t``, None-or-next) for a gap.
+
+        A query more than :data:`MAX_EXTEND_SLOTS` beyond the last computed slot (the clock was
+        set far ahead) opens a new segment :data:`MAX_EXTEND_SLOTS` before it; the energy of
+        the skipped span grows at the average rate, so nothing is computed slot by slot."""
+        self._average_rate()  # first: it extends the first segment
+        slot = math.floor(t / SLOT)
+        i = bisect_right(self._segment_starts, slot) - 1
+        seg = self._segments[i]
+        computed_end = seg.start_slot + len(seg.prefix) - 1
+        if slot < computed_end:
+            return seg, None
+        if i + 1 < len(self._segments):
+            return seg, self._segments[i + 1]  # in the gap before the next segment
+        if slot - computed_end > MAX_EXTEND_SLOTS:
+            start = slot - MAX_EXTEND_SLOTS
+            end_t, energies, zones = self._end_of(seg)
+            gap = start * SLOT - end_t
+            rate = self._average_rate()
+            seg = _Segment(start_slot=start,
+                           base=tuple(e + r * gap for e, r in zip(energies, rate)),
+                           zone_base=tuple((z[0] + self._zone_rate(n + 1)[0] * gap,
+                                            z[1] + self._zone_rate(n + 1)[1] * gap)
+                                           for n, z in enumerate(zones)))
+            self._segments.append(seg)
+            self._segment_starts.append(start)
+        self._extend(seg, slot - seg.start_slot + 1)
+        return seg, None
 
     def energy(self, t: float) -> tuple[float, float, float, float]:
         """Cumulative (Wh, varh lag, varh lead, VAh) at instant ``t``."""
@@ -209,48 +283,78 @@ class LoadModel:
             rate = self._average_rate()
             back = self.epoch - t
             return tuple(max(b - r * back, 0.0) for b, r in zip(self.base, rate))  # type: ignore
-        offset = (t - self.epoch) / SLOT
+        seg, gap = self._locate(t)
+        if gap is not None:
+            end_t, energies, _ = self._end_of(seg)
+            return tuple(e + r * (t - end_t)  # type: ignore[return-value]
+                         for e, r in zip(energies, self._average_rate()))
+        offset = t / SLOT - seg.start_slot
         k = int(offset)
-        self._extend(k + 1)
-        lo, hi = self._prefix[k], self._prefix[k + 1]
+        lo, hi = seg.prefix[k], seg.prefix[k + 1]
         frac = offset - k
-        return tuple(b + x + (y - x) * frac for b, x, y in zip(self.base, lo, hi))  # type: ignore
+        return tuple(b + x + (y - x) * frac for b, x, y in zip(seg.base, lo, hi))  # type: ignore
 
     def zone_energy(self, t: float, zone: int) -> tuple[float, float]:
         """Cumulative (Wh, VAh) of time-of-day zone 1..8 at instant ``t``."""
-        rate = self._average_rate()
-        share = self._zone_share[zone - 1]
-        base = (self.base[WH] * share[0], self.base[VAH] * share[1])
+        rate = self._zone_rate(zone)
         if t < self.epoch:
+            base = self._zone_base(self._segments[0], zone)
             back = self.epoch - t
-            return (max(base[0] - rate[WH] * share[0] * back, 0.0),
-                    max(base[1] - rate[VAH] * share[1] * back, 0.0))
-        offset = (t - self.epoch) / SLOT
+            return max(base[0] - rate[0] * back, 0.0), max(base[1] - rate[1] * back, 0.0)
+        seg, gap = self._locate(t)
+        if gap is not None:
+            end_t, _, zones = self._end_of(seg)
+            z = zones[zone - 1]
+            return z[0] + rate[0] * (t - end_t), z[1] + rate[1] * (t - end_t)
+        base = self._zone_base(seg, zone)
+        offset = t / SLOT - seg.start_slot
         k = int(offset)
-        self._extend(k + 1)
-        lo = self._zone_prefix[k][zone - 1]
-        hi = self._zone_prefix[k + 1][zone - 1]
+        lo = seg.zone_prefix[k][zone - 1]
+        hi = seg.zone_prefix[k + 1][zone - 1]
         frac = offset - k
         return (base[0] + lo[0] + (hi[0] - lo[0]) * frac, base[1] + lo[1] + (hi[1] - lo[1]) * frac)
 
     # -- averages and instants --
 
+    def _weights(self, start: float, stop: float) -> list[tuple[int, float]]:
+        """(slot, seconds of it inside [start, stop)); the slot of ``start`` when empty."""
+        if stop <= start:
+            return [(math.floor(start / SLOT), 1.0)]
+        out, k = [], math.floor(start / SLOT)
+        while k * SLOT < stop:
+            out.append((k, min(stop, (k + 1) * SLOT) - max(start, k * SLOT)))
+            k += 1
+        return out
+
     def average(self, start: float, stop: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Average (voltages, currents) per phase over [start, stop), slot-weighted."""
-        if stop <= start:
-            s = self.slot(math.floor(start / SLOT))
-            return s.voltage, s.current
         volts, amps, total = [0.0] * 3, [0.0] * 3, 0.0
-        k = math.floor(start / SLOT)
-        while k * SLOT < stop:
-            weight = min(stop, (k + 1) * SLOT) - max(start, k * SLOT)
+        for k, weight in self._weights(start, stop):
             s = self.slot(k)
             for p in range(3):
                 volts[p] += s.voltage[p] * weight
                 amps[p] += s.current[p] * weight
             total += weight
-            k += 1
         return tuple(v / total for v in volts), tuple(a / total for a in amps)
+
+    def average_pf(self, start: float, stop: float) -> tuple[float, ...]:
+        """Average signed power factor per phase over [start, stop) (IS 15959 sign: positive
+        lagging, negative leading), slot-weighted; 1.0 for a period without supply."""
+        pfs, total = [0.0] * 3, 0.0
+        for k, weight in self._weights(start, stop):
+            s = self.slot(k)
+            if not s.powered:
+                continue
+            for p in range(3):
+                pfs[p] += math.copysign(s.pf[p], s.reactive or 1.0) * weight
+            total += weight
+        return tuple(pf / total for pf in pfs) if total else (1.0, 1.0, 1.0)
+
+    def average_frequency(self, start: float, stop: float) -> float:
+        """Average grid frequency over [start, stop) (Hz): 50 Hz ± 0.05, per slot."""
+        total = sum(w for _, w in self._weights(start, stop))
+        return sum((50.0 + 0.1 * (self.unit(k, 11) - 0.5)) * w
+                   for k, w in self._weights(start, stop)) / total
 
     def instant(self, t: float) -> Slot:
         """Values at instant ``t``: the slot's averages with a little per-second ripple."""

@@ -26,8 +26,8 @@ from .builder import build_meter
 from .device import PhysicalDevice
 from .faults import Fault, LineOptions
 from .media import Listener, PtyListener, SerialListener, TcpListener
-from .server import (DEFAULT_IDENTIFICATION, CipheredClient, Framing, MeterServer,
-                     ServerOptions)
+from .server import (DEFAULT_IDENTIFICATION, DEFAULT_INACTIVITY_TIMEOUT, CipheredClient, Framing,
+                     MeterServer, ServerOptions)
 
 __all__ = ["SimulatedMeter"]
 
@@ -46,7 +46,10 @@ class SimulatedMeter:
     US). Network: ``physical_address`` (HDLC lower address), ``ciphered_client`` (client SAP of
     the optional HLS-GMAC + global-ciphering association) with ``encryption_key``,
     ``authentication_key`` and the server ``system_title`` (default "MRD" + the serial number),
-    ``max_pdu_size``, ``hdlc_parameters``, ``mode_e`` (IEC 62056-21 opening on HDLC lines).
+    ``max_pdu_size``, ``hdlc_parameters``, ``mode_e`` (IEC 62056-21 opening on HDLC lines),
+    ``inactivity_timeout`` (seconds of silence after which an HDLC line drops its links and
+    returns to the mode E sign-on; None = never; 2-byte HDLC server addresses also answer to
+    the lower address 17).
     Line: ``link_baud`` and ``faults`` (:class:`Fault` or ``"drop=3"`` strings), applied to every
     listener started afterwards. ``logger`` receives the verbose frame log at DEBUG.
     """
@@ -64,6 +67,7 @@ class SimulatedMeter:
                  system_title: bytes | None = None, ciphered_association: str = "US",
                  max_pdu_size: int = 0xFFFF, hdlc_parameters: HdlcParameters | None = None,
                  mode_e: bool = False, identification: bytes = DEFAULT_IDENTIFICATION,
+                 inactivity_timeout: float | None = DEFAULT_INACTIVITY_TIMEOUT,
                  link_baud: int | None = None, faults: Iterable[Fault | str] = (),
                  logger: logging.Logger | None = None,
                  rng: Callable[[int], bytes] = secrets.token_bytes) -> None:
@@ -91,6 +95,7 @@ class SimulatedMeter:
         options = ServerOptions(physical_address=physical_address, ciphered=ciphered,
                                 max_pdu_size=max_pdu_size, mode_e=mode_e,
                                 identification=identification,
+                                inactivity_timeout=inactivity_timeout,
                                 **({"hdlc_parameters": hdlc_parameters} if hdlc_parameters
                                    else {}))
         self.server = MeterServer(self.device, options, logger=logger, rng=rng)

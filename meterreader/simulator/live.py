@@ -31,9 +31,11 @@ _FLOATS = frozenset({DataTag.FLOAT32, DataTag.FLOAT64, DataTag.FLOATING_POINT})
 _PER_PHASE = frozenset({31, 32, 33, 51, 52, 53, 71, 72, 73})
 #: Energy channel (or a fraction of one) per value group C of the energy registers.
 _CHANNEL = {1: (WH, 1.0), 5: (VARH_LAG, 1.0), 8: (VARH_LEAD, 1.0), 9: (VAH, 1.0),
-            2: (WH, 0.02), 10: (VAH, 0.02), 6: (VARH_LEAD, 0.005), 7: (VARH_LAG, 0.005)}
+            2: (WH, 0.02), 10: (VAH, 0.02), 6: (VARH_LEAD, 0.005), 7: (VARH_LAG, 0.005),
+            16: (WH, 0.98)}  # 16 = net active energy: import − export (export = 2 % of import)
 _MD_CHANNEL = {1: 0, 9: 1, 2: 0, 10: 1}  # 0 = W, 1 = VA
 _MD_EXPORT = {2: 0.02, 10: 0.02}
+MD_SCAN_SLOTS = 32 * DAY // SLOT  #: most demand slots one MD update looks at
 Cell = Callable[[float, "tuple[float, float] | None"], Data]
 Quantity = Callable[[float, "tuple[float, float] | None"], float]
 
@@ -137,7 +139,14 @@ class MeterRuntime:
         return lambda t, block: self._instant(c, t)  # type: ignore[return-value]
 
     def _q_average(self, c: int, e: int) -> Quantity | None:
-        if e != 0 or c not in (31, 32, 51, 52, 71, 72):
+        if e != 0:
+            return None
+        if c == 14:  # average frequency of the block
+            return lambda t, block: self.model.average_frequency(*(block or self.block_of(t)))
+        if c in (33, 53, 73):  # average signed power factor per phase
+            index = (c - 33) // 20
+            return lambda t, block: self.model.average_pf(*(block or self.block_of(t)))[index]
+        if c not in (31, 32, 51, 52, 71, 72):
             return None
         kind, phase = (0 if c % 10 == 2 else 1), (c - 31) // 20  # 0 = voltage, 1 = current
 
@@ -199,7 +208,8 @@ class MeterRuntime:
     def _scan_md(self, upto: float) -> None:
         last = math.floor(upto / SLOT)
         model, md = self.model, self._md
-        for k in range(self._md_next, last):
+        # A billing period is at most a month: never scan more than that (clock jumps).
+        for k in range(max(self._md_next, last - MD_SCAN_SLOTS), last):
             demand = model.demand(k)
             zone = model.zone(k * SLOT)
             end = float((k + 1) * SLOT)
@@ -284,12 +294,13 @@ class MeterRuntime:
 
     def update(self) -> None:
         """Append the rows whose capture instants the clock has passed; close billing periods
-        whose billing date has passed."""
+        whose billing date has passed. After a jump of the clock (set far ahead) only the rows
+        each profile can hold (its profile_entries) are computed; the skipped billing periods
+        are counted, and their energies come from the model's average rate."""
         now = self.now()
         self._catch_up_block(now)
         self._catch_up_daily(now)
-        while self._next_billing <= now:
-            self.close_billing(self._next_billing)
+        self._catch_up_billing(now)
 
     def _catch_up_block(self, now: float) -> None:
         block = self.profiles.get("block")
@@ -312,10 +323,39 @@ class MeterRuntime:
 
     def _catch_up_daily(self, now: float) -> None:
         daily = self.profiles.get("daily")
-        while daily is not None and self._next_daily <= now:
+        if daily is None:
+            return
+        if self._next_daily - DAY > now:  # the clock was set back: next midnight after now
+            self._next_daily = self.next_midnight(now)
+        if now - self._next_daily > daily.profile_entries * DAY:  # far ahead: the last ones
+            self._next_daily = self.next_midnight(now - daily.profile_entries * DAY)
+        cells = None
+        while self._next_daily <= now:
             t = self._next_daily
-            daily.append_rows((self.row(self.compile(daily), t),), (t,))
+            cells = cells or self.compile(daily)
+            daily.append_rows((self.row(cells, t),), (t,))
             self._next_daily = self.next_midnight(t)
+
+    def _catch_up_billing(self, now: float) -> None:
+        upcoming = self.next_billing_date(now)
+        if upcoming < self._next_billing:  # the clock was set back
+            self._next_billing = upcoming
+        dates = []
+        while self._next_billing <= now:
+            dates.append(self._next_billing)
+            self._next_billing = self.next_billing_date(self._next_billing)
+        if not dates:
+            return
+        billing = self.profiles.get("billing")
+        keep = billing.profile_entries if billing is not None else 0
+        skipped, kept = dates[:max(len(dates) - keep, 0)], dates[max(len(dates) - keep, 0):]
+        if skipped:  # periods no row is left for: counted only
+            self.counters["billing"] += len(skipped)
+            self.billing_start = skipped[-1]
+            self._reset_md(skipped[-1])
+        for t in kept:  # several at once: MD estimated by sampling, as for the history
+            self.close_billing(t, sampled=len(dates) > 1)
+        self._next_billing = self.next_billing_date(dates[-1])
 
     def next_midnight(self, t: float) -> float:
         local = self.local(t)
@@ -360,12 +400,17 @@ class MeterRuntime:
                                            od.scaler or 0, od.value_type)
         return out
 
-    def close_billing(self, t: float) -> None:
-        """End the billing period at ``t``: append a billing row, count it, reset the MD."""
+    def close_billing(self, t: float, sampled: bool = False) -> None:
+        """End the billing period at ``t``: append a billing row, count it, reset the MD.
+        ``sampled``: estimate the period's MD by sampling (a catch-up after a clock jump)."""
         billing = self.profiles.get("billing")
         if billing is not None:
-            self._scan_md(t)
-            overrides = self.billing_overrides(billing, t, self.billing_start, dict(self._md))
+            if sampled:
+                md = self.sampled_md(self.billing_start, t)
+            else:
+                self._scan_md(t)
+                md = dict(self._md)
+            overrides = self.billing_overrides(billing, t, self.billing_start, md)
             billing.append_rows((self.row(self.compile(billing), t, None, overrides),), (t,))
         self.counters["billing"] += 1
         self.billing_start = t
@@ -399,7 +444,8 @@ class MeterRuntime:
             log.append_rows((self.row(cells, t, None, overrides),), (t,))
 
 
-#: Quantity makers by value group D: 7 instantaneous, 27 block average, 8 cumulative energy,
+#: Quantity makers by value group D: 7 instantaneous, 27 block average (voltage, current, power
+#: factor, frequency), 8 cumulative energy,
 #: 29 block energy, 6 maximum demand, 0 billing-period average (1.0.13.0.0.255 = PF).
 _QUANTITIES: dict[int, Callable[[MeterRuntime, int, int], Quantity | None]] = {
     7: MeterRuntime._q_instant, 27: MeterRuntime._q_average, 8: MeterRuntime._q_energy,

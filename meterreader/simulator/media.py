@@ -49,11 +49,15 @@ class _LineLoop:
         self._baud = session.line_baud
 
     def run(self) -> None:
+        last = time.monotonic()
         try:
             while not self.stop.is_set():
                 data = self.read(POLL)
                 if data is None:
+                    self.session.idle(time.monotonic() - last)
+                    self._follow_baud()
                     continue
+                last = time.monotonic()
                 if not data:
                     return  # EOF
                 if self.injector.stalled:

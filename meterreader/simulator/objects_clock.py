@@ -2,7 +2,8 @@
 
 The time comes from an injected ``now()`` callable (the real clock, or a test's fake) plus an
 offset: a SET of ``time`` (or a shift/adjust method) stores the difference as that offset, so the
-clock keeps running from the new value. ``time_zone`` is the Blue Book deviation: minutes local
+clock keeps running from the new value. A time outside the years 2000..2099 is refused with
+other-reason. ``time_zone`` is the Blue Book deviation: minutes local
 time is *behind* UTC, IST = -330; ``deviation_sign=+1`` mimics the many IS 15959 meters that send
 +330 (see /work/shared/IS15959.md, time zone quirk).
 """
@@ -24,6 +25,9 @@ from .objects import (AccessError, CosemObject, _check_zero_param, date_time_dat
                       expect_structure, parse_date_time)
 
 IST_MINUTES = 330  #: India Standard Time, +05:30
+#: Years a client may set the clock to: a meter refuses a date it cannot represent in its
+#: profiles (and the simulator would otherwise have decades of captures to catch up on).
+SETTABLE_YEARS = range(2000, 2100)
 _UTC = dt.timezone.utc
 
 
@@ -151,13 +155,21 @@ class Clock(CosemObject):
     def _get_clock_base(self, selection: Any, ctx: Any) -> Data:
         return Data(DataTag.ENUM, self.clock_base)
 
+    def _settable(self, new: dt.datetime, result: Any) -> dt.datetime:
+        """``new`` if its local year is in :data:`SETTABLE_YEARS`, else AccessError(result)."""
+        year = self._aware(new).astimezone(self.tz).year
+        if year not in SETTABLE_YEARS:
+            raise AccessError(result, f"year {year} is outside "
+                                      f"{SETTABLE_YEARS.start}..{SETTABLE_YEARS.stop - 1}")
+        return new
+
     def _set_time(self, value: Data, ctx: Any) -> None:
         try:
             new = self.instant(parse_date_time(value))
-        except LocalProtocolError:
+        except (LocalProtocolError, ValueError, OverflowError):
             raise AccessError(DataAccessResult.OTHER_REASON,
                               "time must be a complete date-time") from None
-        self.set_time(new)
+        self.set_time(self._settable(new, DataAccessResult.OTHER_REASON))
 
     def _set_time_zone(self, value: Data, ctx: Any) -> None:
         deviation = expect(value, DataTag.LONG).value
@@ -197,10 +209,12 @@ class Clock(CosemObject):
     def _preset_adjusting_time(self, params: Data | None, ctx: Any) -> None:
         items = expect_structure(params, None, None, None, result=ActionResult.TYPE_UNMATCHED)
         try:
-            self._preset = tuple(  # type: ignore[assignment]
-                self.instant(parse_date_time(i, ActionResult.TYPE_UNMATCHED)) for i in items)
-        except LocalProtocolError:
+            preset = tuple(self.instant(parse_date_time(i, ActionResult.TYPE_UNMATCHED))
+                           for i in items)
+        except (LocalProtocolError, ValueError, OverflowError):
             raise AccessError(ActionResult.OTHER_REASON, "preset times must be complete") from None
+        self._settable(preset[0], ActionResult.OTHER_REASON)
+        self._preset = preset  # type: ignore[assignment]
 
     def _adjust_to_preset_time(self, params: Data | None, ctx: Any) -> None:
         _check_zero_param(params)
@@ -219,4 +233,4 @@ class Clock(CosemObject):
         self.set_time(self.now() + dt.timedelta(seconds=seconds))
 
 
-__all__ = ["Clock", "IST_MINUTES"]
+__all__ = ["Clock", "IST_MINUTES", "SETTABLE_YEARS"]

@@ -5,11 +5,13 @@ so a GET of 10 000 rows only slices a list; for the clock column a parallel list
 timestamps makes read-by-range a bisection. Selective access (Blue Book, Profile generic,
 attribute 2 ``buffer``):
 
-* by range (selector 1): rows whose restricting object (the clock column, or a numeric column)
-  lies in [from_value, to_value], both ends inclusive. Bounds may be null-data (open end), carry
-  deviation "not specified" (read as meter local time), or have wildcarded fields as some IS 15959
-  clients send them: a wildcarded date makes that end open, a wildcarded hour/minute/second reads
-  as the start (from) or the end (to) of its range. ``selected_values`` picks columns (empty: all).
+* by range (selector 1): rows whose restricting object (the clock column, another date-time
+  column such as the billing date register, or a numeric column) lies in [from_value, to_value],
+  both ends inclusive; date-time bounds compare as instants. Bounds may be null-data (open end),
+  carry deviation "not specified" (read as meter local time), or have wildcarded fields as some
+  IS 15959 clients send them: a wildcarded date makes that end open, a wildcarded
+  hour/minute/second reads as the start (from) or the end (to) of its range.
+  ``selected_values`` picks columns (empty: all).
 * by entry (selector 2): entries from_entry..to_entry (1-based; to_entry 0 = the last) and
   columns from_selected_value..to_selected_value (1-based; 0 = the last). A from_entry beyond
   entries_in_use gives an empty array.
@@ -39,6 +41,12 @@ _NUMERIC = frozenset({DataTag.DOUBLE_LONG, DataTag.DOUBLE_LONG_UNSIGNED, DataTag
 _NO_SORT_OBJECT = CaptureObjectDefinition(class_id=0, logical_name=Obis(0, 0, 0, 0, 0, 0),
                                           attribute_index=0, data_index=0)
 _OTHER = DataAccessResult.OTHER_REASON
+
+
+def _is_date_time(value: Data) -> bool:
+    """A date-time as the Blue Book types it: date-time (25) or an octet-string of 12 bytes."""
+    return value.tag == DataTag.DATE_TIME or (
+        value.tag == DataTag.OCTET_STRING and len(value.value) == 12)
 
 
 def column_key(c: CaptureObjectDefinition) -> tuple[int, Obis, int]:
@@ -196,6 +204,11 @@ class ProfileGeneric(CosemObject):
         if column == self.clock_column:
             lo, hi = self._time_bound(d.from_value, False), self._time_bound(d.to_value, True)
             keys: Sequence[float | None] = self._keys
+        elif self._is_time_range(d, column):
+            # Another date-time column (IS 15959 billing: the billing date register
+            # 0.0.0.1.2.255 holds a date-time octet-string): compare as instants.
+            lo, hi = self._time_bound(d.from_value, False), self._time_bound(d.to_value, True)
+            keys = [self._cell_instant(row.value[column]) for row in self._rows]
         else:
             lo, hi = self._number_bound(d.from_value), self._number_bound(d.to_value)
             keys = [row.value[column].value if row.value[column].tag in _NUMERIC else None
@@ -206,6 +219,23 @@ class ProfileGeneric(CosemObject):
             return self._rows[first:stop]
         return [self._rows[i] for i, k in enumerate(keys) if k is not None
                 and (lo is None or k >= lo) and (hi is None or k <= hi)]
+
+    def _is_time_range(self, d: RangeDescriptor, column: int) -> bool:
+        """Date-time bounds, or open bounds on a column holding date-times."""
+        bounds = (d.from_value, d.to_value)
+        if any(_is_date_time(b) for b in bounds):
+            return True
+        return all(b.tag == DataTag.NULL_DATA for b in bounds) and any(
+            _is_date_time(row.value[column]) for row in self._rows[:1])
+
+    def _cell_instant(self, cell: Data) -> float | None:
+        """A date-time cell as POSIX seconds; None for null-data or anything else."""
+        if not _is_date_time(cell):
+            return None
+        try:
+            return self._instant(parse_date_time(cell)).timestamp()
+        except (AccessError, DlmsError, ValueError, OverflowError):
+            return None  # wildcarded or invalid: never in range
 
     def _time_bound(self, value: Data, upper: bool) -> float | None:
         if value.tag == DataTag.NULL_DATA:

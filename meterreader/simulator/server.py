@@ -9,8 +9,9 @@ frames to write, one HDLC frame or wrapper packet each, so that :mod:`.faults` c
 
 * Framing is chosen by the listener: IEC 62056-47 wrapper (destination wPort = logical device,
   source wPort = client SAP) or HDLC (IEC 62056-46; upper server address = logical device, lower =
-  the physical address, 1-, 2- or 4-byte addresses all accepted). A frame or packet for a logical
-  device or physical address that is not ours gets no answer at all, like a real meter.
+  the physical address, 1-, 2- or 4-byte addresses all accepted; with 2 bytes the 7-bit lower
+  address is the physical address' low 7 bits or 17, common in IEC meters). A frame or packet
+  for a logical device or physical address that is not ours gets no answer, like a real meter.
 * HDLC: one :class:`~meterreader.dlms.hdlc.HdlcLink` per server address in use, fed the frames
   the session's own reader found for it; one DlmsConnection per link, created when the link
   comes up (SNRM) and dropped when it goes down (DISC).
@@ -25,20 +26,24 @@ frames to write, one HDLC frame or wrapper packet each, so that :mod:`.faults` c
 * Bad input never kills a session: undecodable frames are dropped (a real meter stays silent),
   an APDU the connection refuses is answered with an ExceptionResponse and the association is
   forgotten, a broken wrapper stream ends the session (``closed``).
-* Optional IEC 62056-21 mode E opening (HDLC only): ``/?!`` CR LF is answered with the
-  identification message, the option select ``ACK 2 Z 2`` CR LF switches to HDLC at the
-  acknowledged baud rate (:attr:`ClientSession.line_baud`); a client that starts with HDLC
-  directly is served too.
+* Optional IEC 62056-21 mode E opening (HDLC only, :mod:`.server_sign_on`): ``/?!`` CR LF is
+  answered with the identification message, the option select ``ACK 2 Z 2`` CR LF switches to
+  HDLC at the acknowledged baud rate (:attr:`ClientSession.line_baud`); a client that starts
+  with HDLC directly is served too. Back to the sign-on: after DISC, on a new request line
+  between HDLC frames (a client that left without DISC), and after the inactivity time-out.
+* Inactivity (HDLC): the media call ``session.idle(seconds)`` while the line is silent; after
+  :attr:`ServerOptions.inactivity_timeout` the links are dropped (IEC 62056-46 inactivity
+  time-out).
 
 Verbose logging (``logger`` at DEBUG, see :mod:`.server_log`): every frame in and out as hex and
-decoded through :func:`meterreader.translator.translate`, with AARQ passwords masked. The answers
+decoded through :func:`meterreader.translator.translate`, with every secret masked (passwords in
+AARQs, new secrets in SET/ACTION, and anything equal to a secret the meter knows). The answers
 to request events come from :mod:`.server_services`.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -64,21 +69,22 @@ from meterreader.india.associations import association_by_client_sap
 
 from .device import LogicalDevice, PhysicalDevice
 from .objects import AccessContext
-from .server_log import WireLog
+from .server_log import WireLog, describe_error
 from .server_services import answer
+from .server_sign_on import SignOn
 
-__all__ = ["CipheredClient", "ClientSession", "DEFAULT_IDENTIFICATION", "Framing", "MeterServer",
-           "ServerOptions", "split_hdlc_frames"]
+__all__ = ["CipheredClient", "ClientSession", "DEFAULT_IDENTIFICATION",
+           "DEFAULT_INACTIVITY_TIMEOUT", "Framing", "MeterServer", "ServerOptions",
+           "TWO_BYTE_PHYSICAL_ADDRESS", "split_hdlc_frames"]
 
 #: IEC 62056-21 identification message: manufacturer "MRD", baud character 5 (9600 Bd),
 #: enhanced identification "\2" (binary mode, HDLC), then the meter's identification.
 DEFAULT_IDENTIFICATION = b"/MRD5\\2@IS15959SIM\r\n"
-# IEC 62056-21 mode E: request "/?" [address] "!" CR LF; option select ACK V Z Y CR LF with
-# V = '2' (HDLC protocol procedure).
-_REQUEST = re.compile(rb"/\?[^!/]{0,32}!\r\n")
-_OPTION_SELECT = re.compile(rb"\x06(?P<v>[0-9])(?P<z>[0-9])(?P<y>[0-9])\r\n")
-_BAUD = {ord("0") + i: baud for i, baud in enumerate((300, 600, 1200, 2400, 4800, 9600, 19200))}
-SIGN_ON_BAUD = 300
+#: Lower HDLC address many IEC meters answer with 2-byte server addresses (IS15959.md), accepted
+#: besides the low 7 bits of the physical address.
+TWO_BYTE_PHYSICAL_ADDRESS = 17
+#: Default inactivity time-out of HDLC lines (seconds).
+DEFAULT_INACTIVITY_TIMEOUT = 120.0
 #: Associations one wrapper connection may hold at once (client SAP × logical device).
 MAX_WRAPPER_ASSOCIATIONS = 16
 _NOT_ALLOWED = x.StateError.SERVICE_NOT_ALLOWED
@@ -114,6 +120,16 @@ class ServerOptions:
         window_size_transmit=7, window_size_receive=7))
     mode_e: bool = False
     identification: bytes = DEFAULT_IDENTIFICATION
+    #: Seconds without a byte from the client after which an HDLC line drops its links and,
+    #: with mode E, expects a new sign-on (IEC 62056-46 inactivity time-out); None = never.
+    inactivity_timeout: float | None = DEFAULT_INACTIVITY_TIMEOUT
+
+    def __post_init__(self) -> None:
+        timeout = self.inactivity_timeout
+        if timeout is not None and (isinstance(timeout, bool)
+                                    or not isinstance(timeout, (int, float)) or timeout <= 0):
+            raise ValueError(f"inactivity_timeout must be a positive number of seconds or None, "
+                             f"not {timeout!r}")
 
 
 class MeterServer:
@@ -129,6 +145,25 @@ class MeterServer:
         self.rng = rng
         self.lock = threading.RLock()
         self._invocation_counter = 0  # the server's, carried from one association to the next
+        self._secrets: set[bytes] = set()  # every secret the meter has held (for the log)
+        self._secrets_lock = threading.Lock()
+
+    def known_secrets(self) -> tuple[bytes, ...]:
+        """The secrets the verbose log masks wherever they appear: every LLS password and HLS
+        secret of the Association LN objects (now or earlier) and the ciphering keys."""
+        found = set()
+        for ld in self.device.logical_devices.values():
+            for name in ld.association_names:
+                obj = ld.association(name)
+                if obj is not None and obj.secret:
+                    found.add(obj.secret.reveal())
+        ciphered = self.options.ciphered
+        if ciphered is not None:
+            found.update((ciphered.encryption_key.reveal(),
+                          ciphered.authentication_key.reveal()))
+        with self._secrets_lock:
+            self._secrets |= found
+            return tuple(self._secrets)
 
     def session(self, framing: Framing, peer: str = "") -> ClientSession:
         return ClientSession(self, framing, peer)
@@ -138,8 +173,8 @@ class MeterServer:
     def hdlc_target(self, address: HdlcAddress) -> LogicalDevice | None:
         """The logical device an HDLC server address names, None when it is not ours."""
         physical = self.options.physical_address
-        if address.size == 2:  # 7-bit lower part: the physical address, or its low 7 bits
-            ok = address.lower == (physical if physical <= 0x7F else physical & 0x7F)
+        if address.size == 2:  # 7-bit lower part: the physical address' low 7 bits, or 17
+            ok = address.lower in (physical & 0x7F, TWO_BYTE_PHYSICAL_ADDRESS)
         else:  # size 1 carries the upper address only
             ok = address.size == 1 or address.lower == physical
         return self.device.logical_device(address.upper) if ok else None
@@ -228,7 +263,7 @@ class _Association:
         except Exception as exc:  # noqa: BLE001 - whatever a client sends, the meter goes on
             if isinstance(exc, DlmsError):
                 self.log.note("client %d: APDU refused, association dropped: %s",
-                              self.client_sap, exc)
+                              self.client_sap, describe_error(exc))
             else:
                 self.server.logger.exception("client %d: internal error, association dropped",
                                              self.client_sap)
@@ -322,7 +357,7 @@ class _HdlcChannel:
             self._queue.extend(self.association.receive(event.lsdu))
 
     def _rejected(self, event: FrameRejected) -> None:
-        self.session.log.note("HDLC frame rejected: %s", event.error)
+        self.session.log.note("HDLC frame rejected: %s", describe_error(event.error))
 
 
 _LINK_EVENTS: dict[type, Callable[[_HdlcChannel, Any], None]] = {
@@ -343,13 +378,10 @@ class ClientSession:
         self.server = server
         self.framing = framing
         self.peer = peer
-        self.log = WireLog(server.logger, peer)
+        self.log = WireLog(server.logger, peer, server.known_secrets)
         self.closed = False
-        self._mode_e = server.options.mode_e and framing is Framing.HDLC
-        self.line_baud: int | None = SIGN_ON_BAUD if self._mode_e else None
-        self._signing_on = self._mode_e
-        self._identified = False
-        self._sign_on = bytearray()
+        self.sign_on = SignOn(server.options.mode_e and framing is Framing.HDLC,
+                              server.options.identification, self.log)
         self.forget()
 
     def forget(self) -> None:
@@ -366,12 +398,22 @@ class ClientSession:
     def connection_lost(self) -> None:
         self.forget()
 
+    @property
+    def line_baud(self) -> int | None:
+        return self.sign_on.line_baud
+
     def receive_data(self, data: bytes) -> list[bytes]:
         if self.closed or not data:
             return []
         out: list[bytes] = []
-        if self._signing_on:
-            data = self._sign_on_data(data, out)
+        sign_on = self.sign_on
+        if sign_on.enabled and not sign_on.active:
+            data, restart = sign_on.watch(data, self._reader.buffered in (b"", b"\x7e"))
+            if restart:  # a client that left without DISC signs on again
+                self.forget()
+                sign_on.restart()
+        if sign_on.active:
+            data = sign_on.feed(data, out)
         if data:
             out += (self._receive_hdlc(data) if self.framing is Framing.HDLC
                     else self._receive_wrapper(data))
@@ -379,36 +421,19 @@ class ClientSession:
             self.log.frame("tx", unit)
         return out
 
-    # -- IEC 62056-21 mode E --
-
-    def _sign_on_data(self, data: bytes, out: list[bytes]) -> bytes:
-        """Consume sign-on bytes; return what follows them (HDLC)."""
-        buf = self._sign_on + data
-        if not self._sign_on and buf[:1] == b"\x7e":  # no sign-on: plain HDLC
-            self._signing_on = False
-            return bytes(buf)
-        while True:
-            end = buf.find(b"\r\n")
-            if end < 0:
-                self._sign_on = buf[-64:]
-                return b""
-            line, buf = bytes(buf[:end + 2]), buf[end + 2:]
-            self.log.frame("rx", line)
-            select = _OPTION_SELECT.search(line)
-            if _REQUEST.search(line):
-                out.append(self.server.options.identification)
-                self._identified = True
-            elif select and self._identified and select["v"] == b"2" and ord(select["z"]) in _BAUD:
-                self.line_baud = _BAUD[ord(select["z"])]
-                self._signing_on = False
-                self._sign_on = bytearray()
-                return bytes(buf)
-
-    def _reenter_sign_on(self) -> None:
-        if self._mode_e:
-            self._signing_on, self._identified = True, False
-            self._sign_on = bytearray()
-            self.line_baud = SIGN_ON_BAUD
+    def idle(self, seconds: float) -> None:
+        """The line has been silent for ``seconds`` (called by the media while nothing arrives).
+        After the inactivity time-out an HDLC line drops its links and, with mode E, returns to
+        the sign-on at 300 Bd."""
+        timeout = self.server.options.inactivity_timeout
+        if self.framing is not Framing.HDLC or timeout is None or seconds < timeout:
+            return
+        if not self._links and not self._reader.buffered and self.sign_on.at_rest:
+            return
+        self.log.note("no traffic for %.0f s: HDLC links dropped%s", seconds,
+                      ", sign-on expected" if self.sign_on.enabled else "")
+        self.forget()
+        self.sign_on.restart()
 
     # -- HDLC --
 
@@ -416,7 +441,7 @@ class ClientSession:
         out: list[bytes] = []
         for item in self._reader.feed(data):
             if not isinstance(item, HdlcFrame):
-                self.log.frame("rx", item.data, f"dropped: {item}")
+                self.log.frame("rx", item.data, f"dropped: {describe_error(item)}")
                 continue
             self.log.frame("rx", encode_frame(item))
             ld = self.server.hdlc_target(item.destination)
@@ -429,7 +454,7 @@ class ClientSession:
             answer, down = channel.receive(item)
             out += split_hdlc_frames(answer)
             if down:
-                self._reenter_sign_on()
+                self.sign_on.restart()
         return out
 
     # -- wrapper --
@@ -438,7 +463,7 @@ class ClientSession:
         try:
             packets = self._wrapper.feed(data)
         except DlmsError as exc:
-            self.log.note("wrapper stream broken, closing: %s", exc)
+            self.log.note("wrapper stream broken, closing: %s", describe_error(exc))
             self.closed = True
             return []
         out: list[bytes] = []

@@ -1,8 +1,18 @@
-"""Serial transport over pyserial: COM port name or device path, any line settings."""
+"""Serial transport over pyserial: COM port name or device path, any line settings.
+
+Quirk ``pty-line-settings``: on Linux pseudo-terminals pyserial's ``apply_settings`` may fail with
+EINVAL when the data bits or parity change (e.g. from the IEC 62056-21 sign-on's 300 Bd 7E1 back
+to 9600 8N1), although the same settings applied with plain termios succeed. On a pty (only) the
+transport then applies baud rate, data bits, parity and stop bits through termios itself, and if
+that fails too keeps going with a logged warning: a pty has no wire, its line settings do not
+change what is delivered.
+"""
 
 from __future__ import annotations
 
 import errno
+import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,10 +29,17 @@ from meterreader.transport.base import (
 )
 
 try:  # pyserial lets termios.error (not an OSError) escape from tcsetattr on POSIX
+    import termios
     from termios import error as _TermiosError
 except ImportError:  # Windows
+    termios = None  # type: ignore[assignment]
+
     class _TermiosError(Exception):  # type: ignore[no-redef]
         """Placeholder: never raised."""
+
+_log = logging.getLogger(__name__)
+#: Name of the quirk handled by :func:`_pty_line_fallback` (see the module docstring).
+PTY_LINE_SETTINGS_QUIRK = "pty-line-settings"
 
 # What a pyserial port may raise on open, I/O or settings changes.
 _PORT_ERRORS = (serial.SerialException, OSError, ValueError, _TermiosError)
@@ -81,6 +98,55 @@ def _check_line(baudrate: int, bytesize: int, parity: str, stopbits: float) -> N
         raise ValueError(f"invalid stop bits: {stopbits!r} (expected one of {_STOPBITS})")
 
 
+def _is_pty(port: Any) -> bool:
+    """True when ``port`` (a pyserial port) is open on a pseudo-terminal slave."""
+    try:
+        fd = port.fileno()
+        return os.isatty(fd) and os.ttyname(fd).startswith(("/dev/pts/", "/dev/ttyp"))
+    except (AttributeError, OSError, ValueError, TypeError):
+        return False
+
+
+def _errno_of(exc: BaseException) -> int | None:
+    code = getattr(exc, "errno", None)
+    if code is None and exc.args and isinstance(exc.args[0], int):
+        code = exc.args[0]  # termios.error carries (errno, text) in args
+    return code
+
+
+def _pty_line_fallback(port: Any, exc: BaseException, baudrate: int, bytesize: int, parity: str,
+                       stopbits: float, name: str) -> bool:
+    """Quirk ``pty-line-settings``: True when ``exc`` (from apply_settings) is the pty EINVAL and
+    the settings were applied through termios, or left as they are with a warning."""
+    if termios is None or _errno_of(exc) != errno.EINVAL or not _is_pty(port):
+        return False
+    line = _line_text(baudrate, bytesize, parity, stopbits)
+    try:
+        fd = port.fileno()
+        attrs = termios.tcgetattr(fd)
+        cflag = attrs[2] & ~(termios.CSIZE | termios.PARENB | termios.PARODD | termios.CSTOPB)
+        cflag |= {5: termios.CS5, 6: termios.CS6, 7: termios.CS7, 8: termios.CS8}[bytesize]
+        if parity in ("E", "O"):
+            cflag |= termios.PARENB | (termios.PARODD if parity == "O" else 0)
+        elif parity != "N":
+            raise ValueError(f"parity {parity} is not set through termios")
+        if stopbits != 1:
+            cflag |= termios.CSTOPB
+        speed = getattr(termios, f"B{baudrate}", None)
+        if speed is None:
+            raise ValueError(f"no termios speed for {baudrate} Bd")
+        attrs[2], attrs[4], attrs[5] = cflag, speed, speed
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
+    except (_TermiosError, OSError, ValueError) as again:
+        _log.warning("%s: %s not applied on this pty (quirk %s: %s; termios: %s); the line "
+                     "settings of a pty are best-effort", name, line, PTY_LINE_SETTINGS_QUIRK,
+                     exc, again)
+    else:
+        _log.debug("%s: %s applied through termios (quirk %s: pyserial said %s)", name, line,
+                   PTY_LINE_SETTINGS_QUIRK, exc)
+    return True
+
+
 def _open_reason(exc: BaseException) -> str:
     """Short wording for a failed open, from the errno or (on Windows) the message text."""
     code = getattr(exc, "errno", None)
@@ -137,7 +203,8 @@ class SerialTransport(Transport):
                  stopbits: float = 1) -> None:
         """Change the line settings; applied at once if the port is open, else at open.
 
-        Raises ConnectionFailed if the driver refuses them (the port then stays open).
+        Raises ConnectionFailed if the driver refuses them (the port then stays open). On a pty
+        an EINVAL from pyserial is handled as quirk ``pty-line-settings`` (module docstring).
         """
         _check_line(baudrate, bytesize, parity, stopbits)
         if self._serial is not None:
@@ -145,8 +212,10 @@ class SerialTransport(Transport):
                 self._serial.apply_settings({"baudrate": baudrate, "bytesize": bytesize,
                                              "parity": parity, "stopbits": stopbits})
             except _PORT_ERRORS as exc:
-                line = _line_text(baudrate, bytesize, parity, stopbits)
-                raise ConnectionFailed(f"{self.target}: cannot set {line} ({exc})") from None
+                if not _pty_line_fallback(self._serial, exc, baudrate, bytesize, parity,
+                                          stopbits, self.target):
+                    line = _line_text(baudrate, bytesize, parity, stopbits)
+                    raise ConnectionFailed(f"{self.target}: cannot set {line} ({exc})") from None
         self.baudrate, self.bytesize, self.parity, self.stopbits = (
             baudrate, bytesize, parity, stopbits)
 
