@@ -79,7 +79,8 @@ def test_clock_set_ten_years_ahead_then_requests_answer_promptly():
             before = client.get(3, ENERGY, 2).value
             count = billing_count(client)
             clock = CosemDateTime.from_bytes(client.get(8, CLOCK, 2).value)
-            later = dataclasses.replace(clock, year=clock.year + 10, day_of_week=0xFF)
+            later = dataclasses.replace(clock, year=clock.year + 10, day=min(clock.day, 28),
+                                        day_of_week=0xFF)
             assert client.set(8, CLOCK, 2, Data(DataTag.OCTET_STRING, bytes(later))) \
                 is x.DataAccessResult.SUCCESS
             started = time.monotonic()
