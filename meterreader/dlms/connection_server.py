@@ -34,7 +34,8 @@ from meterreader.dlms import acse
 from meterreader.dlms import connection_events as ev
 from meterreader.dlms import security as sec
 from meterreader.dlms import xdlms as x
-from meterreader.dlms.blocks import Reassembly, decode_value, decode_values
+from meterreader.dlms.blocks import (MAX_REQUEST_REASSEMBLY, Reassembly, decode_value,
+                                   decode_values)
 from meterreader.dlms.connection_server_answers import Kind, Pending, ServerAnswers
 from meterreader.dlms.connection_server_association import ServerAssociation
 from meterreader.dlms.connection_settings import HLS_MECHANISMS, ServerAssociationPolicy
@@ -269,7 +270,7 @@ class ServerSide(ServerAssociation, ServerAnswers):
     def _set_first(self, pdu: Any) -> list[ev.Event]:
         kind = Kind.SET if isinstance(pdu, x.SetRequestWithFirstDatablock) else Kind.SET_LIST
         self.pending = Pending(kind, pdu.invoke_id_and_priority, pdu)
-        self.pending.incoming = Reassembly()
+        self.pending.incoming = Reassembly(max_size=MAX_REQUEST_REASSEMBLY)
         return self._set_block(self.pending, pdu.datablock)
 
     def _set_next(self, pdu: x.SetRequestWithDatablock) -> list[ev.Event]:
@@ -327,7 +328,7 @@ class ServerSide(ServerAssociation, ServerAnswers):
 
     def _action_first(self, pdu: x.ActionRequestWithFirstPblock) -> list[ev.Event]:
         self.pending = Pending(Kind.ACTION, pdu.invoke_id_and_priority, pdu)
-        self.pending.incoming = Reassembly()
+        self.pending.incoming = Reassembly(max_size=MAX_REQUEST_REASSEMBLY)
         return self._action_block(self.pending, pdu.pblock)
 
     def _action_next(self, pdu: x.ActionRequestWithPblock) -> list[ev.Event]:
