@@ -267,9 +267,9 @@ def test_two_byte_server_address_with_lower_address_17(meter):
                     timeout=0.15, max_retries=1)
 
 
-# -- ACTION-with-list (not supported by the protocol core's server side) --------------------------
+# -- ACTION-with-list ----------------------------------------------------------------------------
 
-def test_action_with_list_is_refused_and_the_association_survives(meter):
+def test_action_with_list_runs_each_method_and_answers_one_result_each(meter):
     client = associated("wrapper", meter.targets["wrapper"], "US")
     try:
         count = billing_count(client)
@@ -277,8 +277,21 @@ def test_action_with_list_is_refused_and_the_association_survives(meter):
         client._send_apdu(bytes.fromhex("C303C1 02 0009 00000A0001FF 01 0009 00000A0001FF 01"
                                         " 02 12 0001 12 0001"))
         answer = x.decode_apdu(client._next_apdu())
-        assert isinstance(answer, x.ExceptionResponse)
-        assert answer.service_error is x.ServiceError.SERVICE_NOT_SUPPORTED
+        assert isinstance(answer, x.ActionResponseWithList)
+        assert [r.result for r in answer.list_of_responses] == [x.ActionResult.SUCCESS] * 2
+        assert billing_count(client) == count + 2
+    finally:
+        client.close()
+
+
+def test_action_with_list_denied_for_meter_reader(meter):
+    client = associated("wrapper", meter.targets["wrapper"], "MR")
+    try:
+        count = billing_count(client)
+        client._send_apdu(bytes.fromhex("C303C1 01 0009 00000A0001FF 01 01 12 0001"))
+        answer = x.decode_apdu(client._next_apdu())
+        assert isinstance(answer, x.ActionResponseWithList)
+        assert answer.list_of_responses[0].result is not x.ActionResult.SUCCESS
         assert billing_count(client) == count
     finally:
         client.close()

@@ -206,6 +206,17 @@ class SetListResponse(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ActionListResponse(Event):
+    """Answer an ActionListRequested: one (result, return value or None) per method."""
+
+    invoke_id: int
+    results: tuple[tuple[x.ActionResult, Value | None], ...]
+
+    def __post_init__(self) -> None:
+        _check_invoke_id(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ActionResponse(Event):
     """Answer an ActionRequested; a long ``return_value`` goes in pblocks."""
 
@@ -412,6 +423,15 @@ class ActionRequested(Event):
     invoke_id: int
     descriptor: x.CosemMethodDescriptor
     parameters: Data | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionListRequested(Event):
+    """An action-request-with-list: several methods, one parameter (or null-data) each."""
+
+    invoke_id: int
+    descriptors: tuple[x.CosemMethodDescriptor, ...]
+    parameters: tuple[Data, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -320,6 +320,12 @@ class ServerSide(ServerAssociation, ServerAnswers):
             invoke_id=pdu.invoke_id_and_priority.invoke_id,
             descriptor=pdu.cosem_method_descriptor, parameters=pdu.method_invocation_parameters))
 
+    def _action_list(self, pdu: x.ActionRequestWithList) -> list[ev.Event]:
+        return self._await(Kind.ACTION_LIST, pdu, ev.ActionListRequested(
+            invoke_id=pdu.invoke_id_and_priority.invoke_id,
+            descriptors=pdu.cosem_method_descriptor_list,
+            parameters=pdu.method_invocation_parameters))
+
     def _action_fail(self, iip: x.InvokeIdAndPriority, result: x.ActionResult,
                      text: str) -> list[ev.Event]:
         return self._respond(x.ActionResponseNormal(
@@ -390,6 +396,7 @@ _REQUESTS: dict[type, Callable[[ServerSide, Any], list[ev.Event]]] = {
     x.SetRequestWithListAndFirstDatablock: ServerSide._set_first,
     x.SetRequestWithDatablock: ServerSide._set_next,
     x.ActionRequestNormal: ServerSide._action,
+    x.ActionRequestWithList: ServerSide._action_list,
     x.ActionRequestWithFirstPblock: ServerSide._action_first,
     x.ActionRequestWithPblock: ServerSide._action_next,
     x.ActionRequestNextPblock: ServerSide._action_next_pblock,

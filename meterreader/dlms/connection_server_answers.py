@@ -31,6 +31,7 @@ class Kind(Enum):
     SET = "SET"
     SET_LIST = "SET-with-list"
     ACTION = "ACTION"
+    ACTION_LIST = "ACTION-with-list"
 
 
 class Pending:
@@ -141,6 +142,14 @@ class ServerAnswers:
             pblock=x.DataBlockSA(last_block=False, block_number=1, raw_data=b"")))
         return self._next_action_block(p)
 
+    def _send_action_list(self: "ServerSide", p: Pending, event: ev.ActionListResponse) -> bytes:
+        if len(event.results) != len(p.request.cosem_method_descriptor_list):
+            raise LocalProtocolError("ActionListResponse needs one result per method")
+        return self._answer(x.ActionResponseWithList(
+            invoke_id_and_priority=p.iip, list_of_responses=tuple(
+                x.ActionResponseWithOptionalData(result=result, return_parameters=value)
+                for result, value in event.results)))
+
     def _send_refusal(self: "ServerSide", p: Pending, event: ev.RefuseRequest) -> bytes:
         return self._answer(x.ExceptionResponse(state_error=event.state_error,
                                                 service_error=event.service_error))
@@ -175,6 +184,7 @@ _SEND: dict[type, tuple[frozenset[Kind], Callable[[Any, Pending, Any], bytes]]] 
     ev.SetResponse: (frozenset({Kind.SET}), ServerAnswers._send_set),
     ev.SetListResponse: (frozenset({Kind.SET_LIST}), ServerAnswers._send_set),
     ev.ActionResponse: (frozenset({Kind.ACTION}), ServerAnswers._send_action),
+    ev.ActionListResponse: (frozenset({Kind.ACTION_LIST}), ServerAnswers._send_action_list),
     ev.RefuseRequest: (frozenset(), ServerAnswers._send_refusal),
 }
 #: Events the server sends on its own, without a request to answer.

@@ -79,6 +79,14 @@ class _Services:
         return ev.SetListResponse(invoke_id=e.invoke_id, results=tuple(
             self.set(d.cosem_attribute_descriptor, v) for d, v in zip(e.descriptors, e.values)))
 
+    def on_action_list(self, e: ev.ActionListRequested) -> ev.Event:
+        results = []
+        for d, params in zip(e.descriptors, e.parameters):
+            answer = self.on_action(ev.ActionRequested(invoke_id=e.invoke_id, descriptor=d,
+                                                       parameters=params))
+            results.append((answer.result, answer.return_value))
+        return ev.ActionListResponse(invoke_id=e.invoke_id, results=tuple(results))
+
     def on_action(self, e: ev.ActionRequested) -> ev.Event:
         d = e.descriptor
         try:
@@ -98,6 +106,7 @@ class _Services:
 
 _HANDLERS: dict[type, Callable[[_Services, Any], ev.Event]] = {
     ev.GetRequested: _Services.on_get,
+    ev.ActionListRequested: _Services.on_action_list,
     ev.GetListRequested: _Services.on_get_list,
     ev.SetRequested: _Services.on_set,
     ev.SetListRequested: _Services.on_set_list,
