@@ -12,6 +12,8 @@ nothing to repeat, so its first timeout is final. Everything the link emits is w
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import time
 from collections import deque
 
@@ -42,7 +44,7 @@ class Counters:
             setattr(self, name, 0)
 
 
-class Wire:
+class Wire(ABC):
     """Common part of the two framings: counted, traced, cancellable transport I/O."""
 
     layer = ""
@@ -68,8 +70,9 @@ class Wire:
     def connect(self) -> None:
         """Bring the link up (HDLC: SNRM/UA)."""
 
+    @abstractmethod
     def send_apdu(self, apdu: bytes, *, secret: bytes | None = None) -> None:
-        raise NotImplementedError
+        """Frame and write one APDU (``secret`` is masked in the trace)."""
 
     def receive_apdu(self, deadline: float | None = None) -> bytes:
         """The next whole APDU from the meter; ``deadline`` (monotonic) bounds the wait."""
@@ -82,8 +85,9 @@ class Wire:
 
     # -- helpers ------------------------------------------------------------------------------
 
+    @abstractmethod
     def _pump(self, deadline: float | None) -> None:
-        raise NotImplementedError
+        """Read once and turn what arrived into ready APDUs (or raise on timeout/loss)."""
 
     def _write(self, data: bytes, frames: list[bytes], secret: bytes | None = None) -> None:
         if not data:

@@ -13,6 +13,8 @@ thread it started: nothing is left behind.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import logging
 import os
 import select
@@ -137,7 +139,7 @@ _ACTIONS: dict[type, Callable[[_LineLoop, Any], bool]] = {
 }
 
 
-class Listener:
+class Listener(ABC):
     """Base: ``start()``, ``stop()``, ``description`` (one line for the user)."""
 
     description = ""
@@ -160,8 +162,9 @@ class Listener:
             self._threads.append(thread)
         thread.start()
 
+    @abstractmethod
     def start(self) -> Listener:
-        raise NotImplementedError
+        """Open the medium and start serving on background threads; returns self."""
 
     def stop(self) -> None:
         self._stop.set()

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from enum import IntEnum
 from typing import ClassVar, Self
 
@@ -15,7 +17,7 @@ from . import _wire as w
 from .common import ApduTag
 
 
-class ServiceChoice:
+class ServiceChoice(ABC):
     """A service APDU CHOICE such as Get-Request; the variants are frozen dataclasses below it."""
 
     __slots__ = ()
@@ -28,12 +30,14 @@ class ServiceChoice:
         """The complete APDU: tag, variant, body."""
         return bytes((self.TAG, self.TYPE)) + self._encode_body()
 
-    def _encode_body(self) -> bytes:  # pragma: no cover - every variant overrides it
-        raise NotImplementedError
+    @abstractmethod
+    def _encode_body(self) -> bytes:
+        """The variant's body after tag and variant byte."""
 
     @classmethod
-    def _decode_body(cls, buf: bytes, offset: int) -> tuple[Self, int]:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def _decode_body(cls, buf: bytes, offset: int) -> tuple[Self, int]:
+        """Decode the variant's body at ``offset``; returns it and the offset after it."""
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
