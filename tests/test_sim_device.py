@@ -14,6 +14,7 @@ from meterreader.cosem.interface_classes import AttributeAccessMode, MethodAcces
 from meterreader.cosem.obis import Obis
 from meterreader.dlms.axdr import Data, DataTag, encode_data
 from meterreader.dlms.cosem_time import CosemDateTime
+from meterreader.dlms.errors import LocalProtocolError
 from meterreader.dlms.xdlms.common import (ActionResult, CaptureObjectDefinition,
                                            DataAccessResult, EntryDescriptor, RangeDescriptor,
                                            SelectiveAccessDescriptor)
@@ -565,3 +566,13 @@ def test_thirty_minute_capture_period():
     times = row_times(ld.get(MR, 7, BLOCK_LOAD, 2))
     assert all(t % 1800 == 0 for t in times) and ld.get(MR, 7, BLOCK_LOAD, 4).value == 1800
     assert SLOT == 900
+
+
+def test_block_load_depth_option_keeps_more_rows():
+    deep = build_meter("C", seed=3, now=lambda: T0, capture_period=60, days_of_block_load=8,
+                       block_load_entries=12000)
+    block = deep.logical_devices[1].object(cat.BLOCK_LOAD)
+    assert block.profile_entries == 12000
+    assert 10_000 < block.entries_in_use <= 12000  # 8 days of minutes, less the outages
+    with pytest.raises(LocalProtocolError):
+        build_meter("C", block_load_entries=0)

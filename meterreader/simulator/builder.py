@@ -64,7 +64,8 @@ def build_meter(category: MeterCategory | str = "C", *, seed: int = 1,
                 days_of_block_load: int = 35,
                 lls_password: bytes | SecretBytes = DEFAULT_LLS_PASSWORD,
                 hls_key: bytes | SecretBytes = DEFAULT_HLS_KEY, serial: str | None = None,
-                utc_offset_minutes: int = IST_MINUTES) -> PhysicalDevice:
+                utc_offset_minutes: int = IST_MINUTES,
+                block_load_entries: int | None = None) -> PhysicalDevice:
     """Build a simulated meter (see the module docstring).
 
     ``now`` is the real-time source (default: the system clock, UTC); ``start`` sets the meter's
@@ -75,6 +76,8 @@ def build_meter(category: MeterCategory | str = "C", *, seed: int = 1,
     if isinstance(capture_period, bool) or not isinstance(capture_period, int) \
             or not 0 < capture_period <= DAY or days_of_block_load < 0:
         raise LocalProtocolError("capture_period must be 1..86400 s and days_of_block_load >= 0")
+    if block_load_entries is not None and not 0 < block_load_entries <= 1_000_000:
+        raise LocalProtocolError("block_load_entries must be 1..1000000")
     rng = random.Random(seed)
     serial = serial or f"{rng.randint(1, 99_999_999):08d}"  # drawn first: same seed, same data
     clock = Clock(now=now or _utc_now, start=start, deviation_sign=deviation_sign,
@@ -97,6 +100,7 @@ def build_meter(category: MeterCategory | str = "C", *, seed: int = 1,
     runtime.device = ld
     ld.add(clock)
     factory = _Factory(cat, runtime, serial, (name1, name2), lls_password, hls_key)
+    factory.block_load_entries = block_load_entries
     for od in catalogue(cat):
         if od.class_id == 7 or od.obis == clock.logical_name:
             continue
@@ -144,6 +148,7 @@ class _Factory:
         self.category, self.runtime, self.serial = category, runtime, serial
         self.sap_names = sap_names
         self.secrets = {"MR": lls_password, "US": hls_key}
+        self.block_load_entries: int | None = None
         year = runtime.clock.now().year - 1
         counters = runtime.counters
         self.fixed: dict[Obis, Any] = {
@@ -275,8 +280,11 @@ class _Factory:
                         for c in p.capture_objects)
         obis = str(p.obis)
         period = capture_period if obis == BLOCK_LOAD else p.capture_period
+        depth = p.profile_entries
+        if obis == BLOCK_LOAD and self.block_load_entries is not None:
+            depth = self.block_load_entries
         profile = ProfileGeneric(p.obis, columns, capture_period=period,
-                                 profile_entries=p.profile_entries,
+                                 profile_entries=depth,
                                  capture_on_read=obis == INSTANTANEOUS)
         key = {BLOCK_LOAD: "block", DAILY_LOAD: "daily", BILLING: "billing"}.get(obis)
         if key is not None:

@@ -41,7 +41,8 @@ class SimulatedMeter:
 
     Meter model: ``category`` A/B/C, ``seed`` (same seed, same history), ``start`` (the meter
     clock's start, naive = meter local time; default: real time), ``capture_period`` of the block
-    load (900 or 1800 s), ``days_of_block_load`` of history, ``deviation_sign`` (-1 Blue Book,
+    load (900 or 1800 s), ``days_of_block_load`` of history, ``block_load_entries`` (its
+    depth; default 45 days of blocks), ``deviation_sign`` (-1 Blue Book,
     +1 for meters that send +330 for IST), ``password`` (LLS, MR), ``hls_key`` (HLS mechanism 2,
     US). Network: ``physical_address`` (HDLC lower address), ``ciphered_client`` (client SAP of
     the optional HLS-GMAC + global-ciphering association) with ``encryption_key``,
@@ -57,6 +58,7 @@ class SimulatedMeter:
     def __init__(self, category: str = "C", seed: int = 1, start: dt.datetime | None = None, *,
                  now: Callable[[], dt.datetime] | None = None,
                  capture_period: int = 900, days_of_block_load: int = 35,
+                 block_load_entries: int | None = None,
                  deviation_sign: int = BLUE_BOOK,
                  password: str | bytes | SecretBytes = DEFAULT_LLS_PASSWORD,
                  hls_key: str | bytes | SecretBytes = DEFAULT_HLS_KEY,
@@ -76,6 +78,7 @@ class SimulatedMeter:
         self.device: PhysicalDevice = build_meter(
             category, seed=seed, start=start, now=now, capture_period=capture_period,
             deviation_sign=deviation_sign, days_of_block_load=days_of_block_load,
+            block_load_entries=block_load_entries,
             lls_password=_secret(password), hls_key=_secret(hls_key))
         self.device.physical_address = physical_address
         ciphered = None
