@@ -1,4 +1,4 @@
-"""Codec throughput: A-XDR decode of a 10,000-row block-load buffer and HDLC reassembly of it.
+"""Codec throughput: A-XDR decode of a 10,000-row block-load buffer, HDLC reassembly, FCS.
 
 Prints figures; not a test. Run: ``.venv/bin/python bench/bench_codec.py [--rows N]``.
 """
@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from meterreader.dlms.axdr import D, decode_data, encode_data, to_python
 from meterreader.dlms.cosem_time import CosemDateTime
 from meterreader.dlms.hdlc import FrameReader, FrameType, HdlcAddress, HdlcFrame, encode_frame
+from meterreader.dlms.hdlc.crc import crc16, crc16_table
 
 
 def block_load_buffer(rows: int) -> bytes:
@@ -72,6 +73,13 @@ def main() -> None:
         assert reassemble() == buf
         t = timed(reassemble)
         print(f"HDLC reassembly (info {info:4d}) {t * 1e3:8.1f} ms  {len(stream) / 1e6 / t:6.2f} MB/s")
+    t = timed(lambda: crc16(buf))
+    print(f"FCS CRC-16/X.25 (one call)  {t * 1e3:8.1f} ms  {mb / t:6.2f} MB/s")
+    frames = [buf[i:i + 128] for i in range(0, len(buf), 128)]
+    t = timed(lambda: [crc16(f) for f in frames])
+    print(f"FCS per 128-byte frame      {t * 1e3:8.1f} ms  {mb / t:6.2f} MB/s")
+    t = timed(lambda: crc16_table(buf), repeat=1)
+    print(f"FCS table reference         {t * 1e3:8.1f} ms  {mb / t:6.2f} MB/s")
 
 
 if __name__ == "__main__":

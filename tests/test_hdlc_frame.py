@@ -38,6 +38,14 @@ def test_crc16_x25_check_value():
     assert crc16(b"") == 0x0000
 
 
+@given(st.binary(max_size=600))
+def test_crc16_fast_path_equals_the_table_reference(data):
+    from meterreader.dlms.hdlc.crc import crc16_table
+
+    assert crc16(data) == crc16_table(data)
+    assert crc16(memoryview(data)) == crc16(bytearray(data)) == crc16(list(data)) == crc16(data)
+
+
 # -- published vectors -----------------------------------------------------------------------------
 
 def test_vector_snrm(vectors):
