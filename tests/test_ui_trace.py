@@ -333,23 +333,25 @@ def test_hex_dump_layout():
 
 # --- pause, clear, filter -------------------------------------------------------------------------
 
-def test_pause_discards_and_counts(qtbot, pane):
+def test_pause_freezes_the_view_but_keeps_capturing(qtbot, pane, tmp_path):
     pane.add(rec(summary="before"))
     pane.pause_button.click()
     assert pane.is_paused() and pane.pause_button.text() == "Resume"
     assert summaries(pane) == ["before"]  # pausing shows what came before
     for _ in range(3):
         pane.add(rec(summary="during"))
-    qtbot.waitUntil(lambda: "paused, 3 frames not shown" in pane.status_label.text(),
+    qtbot.waitUntil(lambda: "paused, 3 new frames held" in pane.status_label.text(),
                     timeout=1000)
     pane.flush()
-    assert summaries(pane) == ["before"]
+    assert summaries(pane) == ["before"]  # the view stays still
+    saved = tmp_path / "paused.jsonl"
+    assert pane.save_trace(saved) == 4  # saving while paused loses nothing
     pane.pause_button.click()
     assert not pane.is_paused() and pane.model.not_shown == 0
     pane.add(rec(summary="after"))
     pane.flush()
-    assert summaries(pane) == ["before", "after"]
-    assert pane.status_label.text() == "2 frames"
+    assert summaries(pane) == ["before", "during", "during", "during", "after"]
+    assert pane.status_label.text() == "5 frames"
 
 
 def test_clear_forgets_everything(pane):

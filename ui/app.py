@@ -136,11 +136,8 @@ class TranslatorWindow(QMainWindow):
 
 
 def apply_os_palette(app: QApplication) -> None:
-    """Follow the OS light/dark scheme (ui.icons.apply_palette) when it is available."""
-    try:
-        from ui.icons import apply_palette
-    except ImportError:
-        return
+    """Follow the OS light/dark scheme (ui.icons.apply_palette)."""
+    from ui.icons import apply_palette
     apply_palette(app)
 
 
@@ -160,6 +157,14 @@ def build_translator_window(argv: Sequence[str] | None = None) -> TranslatorWind
     return TranslatorWindow()
 
 
+def first_run(window: MainWindow) -> bool:
+    """True while no connection profile has been saved (the demo offer opens by itself)."""
+    try:
+        return not window.controller.profiles.names()
+    except Exception:  # noqa: BLE001 (unreadable settings: treat as a first run)
+        return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the desktop application; returns the Qt event loop's exit code.
 
@@ -174,6 +179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()
     if demo:
         QTimer.singleShot(0, window.controller.start_demo)
+    elif first_run(window):
+        # First run (no saved connection yet): offer the built-in demo meter at once.
+        QTimer.singleShot(0, window.controller.connect_dialog)
     # Ctrl+C in the launching terminal ends the app (Python cannot run its handler inside Qt's
     # event loop, so it would otherwise be ignored until the next Python callback).
     previous = signal.signal(signal.SIGINT, signal.SIG_DFL)

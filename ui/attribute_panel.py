@@ -374,6 +374,7 @@ class AttributePanel(QWidget):
         if self.editor is None:
             return
         self._editor_row.removeWidget(self.editor)
+        self.editor.hide()  # gone at once, not at the next deferred delete
         self.editor.deleteLater()
         self.editor = None
         self._edit_target = None

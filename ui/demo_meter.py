@@ -52,7 +52,8 @@ class DemoMeter:
                 raise
             self.meter = meter
             # The simulator threads run Python: keep cyclic GC on the GUI thread meanwhile.
-            self._gc_held = hold_gui_gc()
+            if not self._gc_held:
+                self._gc_held = hold_gui_gc()
         return self.profile(association, framing=framing)
 
     def profile(self, association: str = "mr", *, framing: str = "wrapper",
@@ -66,6 +67,12 @@ class DemoMeter:
                                       framing=framing, demo=True)
         values.update(overrides)
         return ConnectionProfile.for_association(association, **values)
+
+    def hold_gc(self) -> None:
+        """Take the GUI-thread GC hold now (on the GUI thread), before :meth:`start` runs on
+        another thread; :meth:`stop` releases it."""
+        if not self._gc_held:
+            self._gc_held = hold_gui_gc()
 
     def stop(self) -> None:
         """Stop every listener and drop every client connection (safe to call again)."""

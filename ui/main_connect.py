@@ -9,6 +9,7 @@ and in the status bar.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -100,6 +101,7 @@ class ConnectionController(QObject):
     ``serial`` is the connected meter's serial number (None when unknown)."""
 
     objects_loaded = Signal(object)  # list[CosemObjectInfo]
+    _demo_ready = Signal(object)  # ConnectionProfile, or the Exception that stopped the start
 
     def __init__(self, window: MainWindow, *, worker: Any = None, profiles: Any = None) -> None:
         super().__init__(window)
@@ -112,6 +114,8 @@ class ConnectionController(QObject):
         self.demo: Any = None
         self.wizard: Any = None
         self.first_run: FirstRunDialog | None = None
+        self._demo_starting = False
+        self._demo_ready.connect(self._on_demo_ready)
         self.serial: str | None = None
         self.device_name: str = ""
         self._jobs: set[Any] = set()
@@ -179,16 +183,40 @@ class ConnectionController(QObject):
         self.connect_profile(profile)
 
     def start_demo(self, **options: Any) -> Any:
-        """Start the in-process demo meter (once) and connect to it at once."""
+        """Start the in-process demo meter (once) and connect to it.
+
+        Building the simulator takes a good part of a second, so it starts on a background
+        thread and the connection follows when it is listening; returns the connect Job when
+        the meter already runs, else None (the Job comes later through the worker's signals)."""
         from ui.demo_meter import DemoMeter
         if self.demo is None:
             self.demo = DemoMeter(**options)
-        try:
-            profile = self.demo.start()
-        except Exception as exc:  # noqa: BLE001 (no free port …): say so in place
-            self.window.banner.show_message(f"Could not start the demo meter: {exc}")
+        if self.demo.is_running:
+            return self.connect_profile(self.demo.start())
+        if self._demo_starting:
             return None
-        return self.connect_profile(profile)
+        self._demo_starting = True
+        self.demo.hold_gc()  # on the GUI thread, before Python runs on the starter thread
+        self.window.status.showMessage("Starting the demo meter…")
+        demo = self.demo
+
+        def build() -> None:
+            try:
+                result: object = demo.start()
+            except Exception as exc:  # noqa: BLE001 (no free port …): reported in place
+                result = exc
+            self._demo_ready.emit(result)
+
+        threading.Thread(target=build, name="demo-meter-start", daemon=True).start()
+        return None
+
+    def _on_demo_ready(self, result: object) -> None:
+        self._demo_starting = False
+        if isinstance(result, Exception):
+            self.window.status.clearMessage()
+            self.window.banner.show_message(f"Could not start the demo meter: {result}")
+            return
+        self.connect_profile(result)  # type: ignore[arg-type]
 
     # -- connection -------------------------------------------------------------------------------
 

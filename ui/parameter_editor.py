@@ -86,6 +86,7 @@ class ParameterEditor(QWidget):
         self.editor = RawEditor(self) if tag is None else editor_for(tag=tag, parent=self)
         self.editor.changed.connect(self.changed)
         self._layout.replaceWidget(old, self.editor)
+        old.hide()  # gone at once, not at the next deferred delete
         old.deleteLater()
         self.changed.emit()
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import sys
+import time
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal
 
@@ -76,6 +77,7 @@ apply()
 
 #: How often the GUI thread looks at the collector's counters while automatic GC is off.
 GC_INTERVAL_MS = 200
+GEN2_MIN_INTERVAL_S = 30.0
 
 
 class GuiGarbageCollector(QObject):
@@ -85,6 +87,7 @@ class GuiGarbageCollector(QObject):
     def __init__(self, interval_ms: int = GC_INTERVAL_MS) -> None:
         super().__init__()
         self.thresholds = gc.get_threshold()
+        self._last_full = time.monotonic()
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.check)
@@ -95,8 +98,15 @@ class GuiGarbageCollector(QObject):
             generation = 0
             if counts[1] > self.thresholds[1]:
                 generation = 1
-                if counts[2] > self.thresholds[2]:
+                now = time.monotonic()
+                # CPython runs a full collection only when the pending long-lived objects
+                # exceed a quarter of the total (a count Python does not expose); a full
+                # collection of a large heap stalls the GUI for hundreds of ms, so at most
+                # one every GEN2_MIN_INTERVAL_S.
+                if counts[2] > self.thresholds[2] and now - self._last_full >= \
+                        GEN2_MIN_INTERVAL_S:
                     generation = 2
+                    self._last_full = now
             gc.collect(generation)
 
 

@@ -207,7 +207,7 @@ class TraceTableModel(QAbstractTableModel):
         self._filter = TraceFilter()
         self._pending: list[TraceRecordLike] = []
         self._paused = False
-        self._not_shown = 0  # discarded while paused
+        self._held: list[TraceRecordLike] = []  # captured while paused, shown on resume
         self._dropped = 0  # removed by the cap
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -218,9 +218,13 @@ class TraceTableModel(QAbstractTableModel):
     # -- feeding ---------------------------------------------------------------------------------
 
     def add(self, record: TraceRecordLike) -> None:
-        """Queue ``record``; it appears at the next flush. While paused it is counted, not kept."""
+        """Queue ``record``; it appears at the next flush. While paused it is held (capture goes
+        on, the view stays still) and appears on resume."""
         if self._paused:
-            self._not_shown += 1
+            self._held.append(record)
+            if len(self._held) > 2 * self._capacity:  # bounded: keep the newest capacity
+                self._dropped += len(self._held) - self._capacity
+                del self._held[:-self._capacity]
         else:
             self._pending.append(record)
         if not self._timer.isActive():
@@ -284,9 +288,9 @@ class TraceTableModel(QAbstractTableModel):
         self._first_seq += len(self._records) + len(self._pending)
         self._records.clear()
         self._pending.clear()
+        self._held.clear()
         if self._shown is not None:
             self._shown = []
-        self._not_shown = 0
         self._dropped = 0
         self.endResetModel()
         self.flushed.emit()
@@ -302,20 +306,27 @@ class TraceTableModel(QAbstractTableModel):
         return self._paused
 
     def set_paused(self, paused: bool) -> None:
-        """Pause: new records are discarded and counted; resuming resets the count."""
+        """Pause freezes the view: records arriving meanwhile are held (nothing is lost) and
+        appended on resume."""
         if paused == self._paused:
             return
         self._paused = paused
         if paused:
             self.flush()  # what arrived before the pause is still shown
         else:
-            self._not_shown = 0
+            held, self._held = self._held, []
+            self._pending.extend(held)
+            self.flush()
         self.flushed.emit()
 
     @property
     def not_shown(self) -> int:
-        """Records discarded during the current pause."""
-        return self._not_shown
+        """Records captured during the current pause, shown on resume."""
+        return len(self._held)
+
+    def held(self) -> list[TraceRecordLike]:
+        """The records captured during the current pause, oldest first."""
+        return list(self._held)
 
     @property
     def dropped(self) -> int:

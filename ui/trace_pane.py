@@ -7,8 +7,8 @@ into a :class:`~ui.json_tree.JsonTreeView` beside an ``offset | hex | ascii`` du
 show in a red label. Ctrl+C copies the hex of the selected rows, one per line. Save/Load use JSON
 lines (``{"t", "dir", "layer", "hex", "summary"}``).
 
-Pause discards what arrives while paused and counts it ("paused, N frames not shown"): a paused
-view stays still, and the counter says that something was missed. The pane shows only the bytes
+Pause freezes the view while capture goes on: frames arriving meanwhile are held and counted
+("paused, N new frames held") and appear on resume; Save includes them. The pane shows only the bytes
 it is given: the session masks secrets before a record is made.
 """
 
@@ -105,8 +105,8 @@ class TracePane(QWidget):
     def _build_toolbar(self) -> None:
         bar = self._toolbar = QHBoxLayout()
         bar.setSpacing(4)
-        self.pause_button = self._button("Pause", "Stop adding frames (they are counted, not "
-                                         "kept) so the view stays still")
+        self.pause_button = self._button("Pause", "Freeze the view; frames are still captured "
+                                         "and appear on resume")
         self.pause_button.setCheckable(True)
         self.pause_button.toggled.connect(self.set_paused)
         self.clear_button = self._button("Clear", "Forget every frame", self.clear)
@@ -350,7 +350,7 @@ class TracePane(QWidget):
     def save_trace(self, path: str | Path) -> int:
         """Write every held record (filter ignored, pending included) as JSON lines."""
         self.model.flush()
-        count = save_trace(path, self.model.records())
+        count = save_trace(path, self.model.records() + self.model.held())
         self.status_message.emit(f"Saved {count} frames to {path}")
         return count
 
@@ -411,7 +411,7 @@ class TracePane(QWidget):
         shown, total = model.rowCount(), model.total()
         parts = [f"{shown:,} of {total:,} frames" if shown != total else f"{total:,} frames"]
         if model.paused:
-            parts.append(f"paused, {model.not_shown:,} frames not shown")
+            parts.append(f"paused, {model.not_shown:,} new frames held")
         if model.dropped:
             parts.append(f"{model.dropped:,} oldest dropped (limit {model.capacity:,})")
         return " · ".join(parts)
