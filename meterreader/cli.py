@@ -122,8 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from meterreader.cli_meter import add_parsers as add_meter_parsers
     from meterreader.cli_profile import add_parser as add_profile_parser
+    from meterreader.cli_read_meter import add_parsers as add_read_meter_parsers
     add_meter_parsers(sub)
     add_profile_parser(sub)
+    add_read_meter_parsers(sub)
 
     decode = sub.add_parser(
         "decode", help="translate HDLC frames, wrapper packets, APDUs or A-XDR data given in hex",

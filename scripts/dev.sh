@@ -14,7 +14,7 @@ PY=${PYTHON:-python3}
 
 APT_PACKAGES=(libgl1 libegl1 libglib2.0-0 libdbus-1-3 libfontconfig1 fonts-dejavu-core
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
-  libxcb-render-util0 libxcb-shape0 xvfb xauth socat poppler-utils)
+  libxcb-render-util0 libxcb-shape0 xvfb xauth socat poppler-utils libxml2-utils)
 
 log() { printf '[meterreader setup] %s\n' "$*" >&2; }
 
