@@ -1,9 +1,12 @@
 """The main window of the desktop instrument (issue 7).
 
 Layout: toolbar (Connect, Disconnect, Read, Read all, Write, Action, Stop, Export), the object
-browser docked left, the attribute panel in the centre under the lost-link banner, the trace pane
+browser docked left, the document tabs in the centre under the lost-link banner (the attribute
+panel first, then meter readings and profile views, see :mod:`ui.main_readings`), the trace pane
 docked at the bottom and the PDU translator as a tool window (hidden at first); View toggles
 every dock, and the window geometry and dock layout come back at the next start (QSettings).
+A second toolbar holds Read meter (IS 15959), Open reading, Open profile and Conformance (the
+test bench tab, :mod:`ui.conformance_tab`).
 
 All I/O goes through one :class:`~ui.worker.ProtocolWorker`. After a connect the window reads the
 meter serial number and logical device name, then takes the object list from
@@ -22,15 +25,17 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QToolBar, QVBoxLayout, QWidget)
+                               QTabBar, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
 import ui.pyside_fixes  # noqa: F401 - emit() reference defect of PySide6 6.12 on CPython 3.11
 from meterreader import __version__
 from ui.attribute_panel import AttributePanel
 from ui.main_connect import WINDOW_TITLE, ConnectionController
+from ui.main_readings import ReadingController
 from ui.object_browser import ObjectBrowser
 from ui.object_cache import ObjectListCache
 from ui.status_bar import LinkBanner, StatusBar
+from ui.trace_pane import TracePane
 from ui.translator_pane import TranslatorPane
 
 __all__ = ["DEFAULT_SIZE", "MainWindow", "STATE_VERSION", "WINDOW_TITLE", "export_rows"]
@@ -42,11 +47,8 @@ _STATE_KEY = "main_window/state"
 
 
 def _icon(name: str) -> QIcon:
-    try:
-        from ui.icons import icon
-        return icon(name)
-    except Exception:  # noqa: BLE001 (icons are optional decoration)
-        return QIcon()
+    from ui.icons import icon
+    return icon(name)
 
 
 def export_rows(rows: list[dict[str, Any]], path: str | Path) -> Path:
@@ -92,7 +94,7 @@ class MainWindow(QMainWindow):
         self.panel = AttributePanel(self)
         self.banner = LinkBanner(self)
         self.translator = TranslatorPane(self)
-        self.trace = self._make_trace_pane()
+        self.trace = TracePane(self)
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
         self._version_label = QLabel(f"meterreader {__version__}", self)
@@ -104,7 +106,18 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
-        layout.addWidget(self.panel, 1)
+        self.documents = QTabWidget(central)
+        self.documents.setObjectName("documentTabs")
+        self.documents.setDocumentMode(True)
+        self.documents.setTabsClosable(True)
+        self.documents.setMovable(True)
+        self.documents.setTabBarAutoHide(True)  # only the attribute panel: no tab bar
+        self.documents.setMinimumWidth(60)  # the docks keep the room they had before the tabs
+        self.documents.addTab(self.panel, "Object")
+        self.documents.tabBar().setTabButton(0, QTabBar.ButtonPosition.RightSide, None)
+        self.documents.tabCloseRequested.connect(self.close_document)
+        self.documents.currentChanged.connect(lambda _i: self.update_actions())
+        layout.addWidget(self.documents, 1)
         self.setCentralWidget(central)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
@@ -112,14 +125,20 @@ class MainWindow(QMainWindow):
                                        Qt.DockWidgetArea.LeftDockWidgetArea)
         self.trace_dock = self._dock("traceDock", "Trace", self.trace,
                                      Qt.DockWidgetArea.BottomDockWidgetArea)
+        # The translator is a tool window: a tab beside the trace, so it never squeezes the
+        # attribute table (it can be floated or moved like any dock).
         self.translator_dock = self._dock("translatorDock", "PDU translator", self.translator,
-                                          Qt.DockWidgetArea.RightDockWidgetArea)
+                                          Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.trace_dock, self.translator_dock)
         self.translator_dock.hide()
+        self.translator_dock.toggleViewAction().toggled.connect(
+            lambda shown: shown and self.translator_dock.raise_())
         self.resizeDocks([self.browser_dock], [430], Qt.Orientation.Horizontal)
         self.resizeDocks([self.trace_dock], [330], Qt.Orientation.Vertical)
 
         self.controller = ConnectionController(self, worker=worker, profiles=profiles)
         self.worker = self.controller.worker
+        self.readings = ReadingController(self)
         self.panel.set_worker(self.worker)
         self._build_actions()
         self._build_menus_and_toolbar()
@@ -128,15 +147,6 @@ class MainWindow(QMainWindow):
         self.update_actions()
 
     # -- construction -----------------------------------------------------------------------------
-
-    def _make_trace_pane(self) -> QWidget:
-        try:
-            from ui.trace_pane import TracePane
-        except ImportError:  # the trace pane is optional while it is being written
-            placeholder = QLabel("Trace pane unavailable", self)
-            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            return placeholder
-        return TracePane(self)
 
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea
               ) -> QDockWidget:
@@ -191,6 +201,23 @@ class MainWindow(QMainWindow):
         self.export_action = self._action("&Export…", "export", "Ctrl+Shift+E",
                                           self.export_dialog_open,
                                           "Export the object's attribute values (JSON or CSV)")
+        r = self.readings
+        self.read_meter_action = self._action("Read &meter (IS 15959)…", "read-all", "Ctrl+M",
+                                              lambda: r.read_meter_dialog(),
+                                              "Read the whole meter: name plate, instantaneous, "
+                                              "billing, load surveys and events")
+        self.open_reading_action = self._action("&Open reading…", None,
+                                                QKeySequence.StandardKey.Open,
+                                                lambda: r.open_reading_dialog(),
+                                                "Open a saved meter reading (no meter needed)")
+        self.open_profile_action = self._action("Open &profile view", "read", "Ctrl+Shift+P",
+                                                lambda: r.open_profile(),
+                                                "Read the selected profile generic (class 7) "
+                                                "in a table and chart")
+        self.conformance_action = self._action("&Conformance…", "object", "Ctrl+Shift+B",
+                                               lambda: r.open_conformance(),
+                                               "Run the IS 15959 / DLMS conformance checks "
+                                               "against the meter (test bench)")
         self.refresh_action = self._action("Re&fresh object list", "refresh", "F5",
                                            lambda: c.load_objects(refresh=True),
                                            "Read the object list from the meter again")
@@ -208,12 +235,14 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         for action in (self.connect_action, self.demo_action, self.reconnect_action,
-                       self.disconnect_action, None, self.export_action, None, self.quit_action):
+                       self.disconnect_action, None, self.open_reading_action, self.export_action,
+                       None, self.quit_action):
             file_menu.addSeparator() if action is None else file_menu.addAction(action)
         meter = bar.addMenu("&Meter")
         for action in (self.read_action, self.read_all_action, self.write_action,
-                       self.action_action, self.stop_action, None, self.refresh_action,
-                       self.find_action):
+                       self.action_action, self.stop_action, None, self.read_meter_action,
+                       self.open_profile_action, self.conformance_action, None,
+                       self.refresh_action, self.find_action):
             meter.addSeparator() if action is None else meter.addAction(action)
         self.toolbar = QToolBar("Main toolbar", self)
         self.toolbar.setObjectName("mainToolbar")
@@ -224,6 +253,14 @@ class MainWindow(QMainWindow):
                        self.stop_action, None, self.export_action):
             self.toolbar.addSeparator() if action is None else self.toolbar.addAction(action)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        self.reading_toolbar = QToolBar("Readings toolbar", self)
+        self.reading_toolbar.setObjectName("readingsToolbar")
+        self.reading_toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.reading_toolbar.setMovable(False)
+        for action in (self.read_meter_action, self.open_profile_action,
+                       self.open_reading_action, self.conformance_action):
+            self.reading_toolbar.addAction(action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.reading_toolbar)
         view = bar.addMenu("&View")
         self.view_actions = {}
         for dock, keys in ((self.browser_dock, "Ctrl+1"), (self.trace_dock, "Ctrl+2"),
@@ -234,6 +271,7 @@ class MainWindow(QMainWindow):
             self.view_actions[dock.objectName()] = toggle
         view.addSeparator()
         view.addAction(self.toolbar.toggleViewAction())
+        view.addAction(self.reading_toolbar.toggleViewAction())
         translator = bar.addMenu("&Translator")
         translator.addAction(self.translator.decode_action)
         copy_json = translator.addAction("Copy result as &JSON")
@@ -245,24 +283,21 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         self.browser.object_selected.connect(self.panel.set_object)
+        self.browser.object_selected.connect(
+            lambda _o: self.documents.setCurrentWidget(self.panel))
+        self.browser.view.doubleClicked.connect(self._browser_activated)
         self.browser.object_selected.connect(lambda _o: self.update_actions())
         self.panel.selection_changed.connect(self.update_actions)
         self.panel.status_message.connect(lambda text: self.status.showMessage(text, 8000))
         self.translator.status_message.connect(lambda text: self.status.showMessage(text, 10_000))
-        message = getattr(self.trace, "status_message", None)
-        if message is not None:
-            message.connect(lambda text: self.status.showMessage(text, 8000))
+        self.trace.status_message.connect(lambda text: self.status.showMessage(text, 8000))
         self.banner.reconnect_requested.connect(self.controller.reconnect)
         w = self.worker
         w.stats.connect(self.status.set_stats)
         w.progress.connect(self.status.set_progress)
         w.busy_changed.connect(self.status.set_busy)
         w.busy_changed.connect(lambda _b: self.update_actions())
-        add = getattr(self.trace, "add_many", None)
-        if add is not None:
-            w.trace_batch.connect(add)
-        elif hasattr(self.trace, "add"):
-            w.trace.connect(self.trace.add)
+        w.trace_batch.connect(self.trace.add_many)
 
     # -- state ------------------------------------------------------------------------------------
 
@@ -278,8 +313,15 @@ class MainWindow(QMainWindow):
         self.write_action.setEnabled(connected and self.panel.selected_attribute() is not None)
         self.action_action.setEnabled(connected and self.panel.selected_method() is not None)
         self.stop_action.setEnabled(busy or self.panel.editor is not None)
-        self.export_action.setEnabled(has_object)
+        reading = self.current_reading_view() is not None
+        self.export_action.setEnabled(has_object or reading)
+        self.export_action.setStatusTip("Export the reading's reports (CSV, XLSX, PDF, XML)"
+                                        if reading else
+                                        "Export the object's attribute values (JSON or CSV)")
         self.refresh_action.setEnabled(connected)
+        self.read_meter_action.setEnabled(connected and not busy
+                                          and not self.readings.reading_running())
+        self.open_profile_action.setEnabled(connected and self.readings.can_open_profile())
 
     def stop(self) -> None:
         """Stop (Esc): cancel the running operation, else close an open editor."""
@@ -289,6 +331,44 @@ class MainWindow(QMainWindow):
         elif self.panel.editor is not None:
             self.panel.cancel_edit()
         self.update_actions()
+
+    # -- documents (readings, profile views) ------------------------------------------------------
+
+    def add_document(self, widget: QWidget, title: str, tip: str = "") -> int:
+        """Add a closable tab to the document area and show it."""
+        index = self.documents.addTab(widget, title)
+        self.documents.setTabToolTip(index, tip or title)
+        self.documents.setCurrentIndex(index)
+        self.update_actions()
+        return index
+
+    def find_document(self, match: Any) -> QWidget | None:
+        for index in range(1, self.documents.count()):
+            widget = self.documents.widget(index)
+            if match(widget):
+                return widget
+        return None
+
+    def close_document(self, index: int) -> None:
+        """Close a reading or profile tab (never the attribute panel)."""
+        widget = self.documents.widget(index)
+        if widget is None or widget is self.panel:
+            return
+        self.documents.removeTab(index)
+        widget.close()
+        widget.deleteLater()
+        self.update_actions()
+
+    def current_reading_view(self) -> Any:
+        """The ReadingView of the current tab, or None."""
+        widget = self.documents.currentWidget()
+        return widget if type(widget).__name__ == "ReadingView" else None
+
+    def _browser_activated(self, index: Any) -> None:
+        info = self.browser.model.info(self.browser.proxy.mapToSource(index))
+        if info is not None and self.readings.can_open_profile(info) and \
+                self.worker.is_connected:
+            self.readings.open_profile(info)
 
     def focus_filter(self) -> None:
         self.browser_dock.show()
@@ -332,8 +412,11 @@ class MainWindow(QMainWindow):
         self.status.showMessage(f"Exported {len(rows)} attributes to {written}", 8000)
         return written
 
-    def export_dialog_open(self) -> QFileDialog | None:
-        """Ask where to export (non-blocking file dialog)."""
+    def export_dialog_open(self) -> Any:
+        """Export: the report dialog when a reading is shown, else ask where to export the
+        object's attributes (non-blocking file dialog)."""
+        if self.current_reading_view() is not None:
+            return self.readings.report_dialog_open()
         info = self.panel.info
         if info is None:
             return None
