@@ -22,6 +22,7 @@ _EXPORTS = {
     "AssociationLN": "objects_association",
     "Clock": "objects_clock",
     "CosemObject": "objects",
+    "DEFECTS": "defects",
     "DataObject": "objects",
     "DemandRegister": "objects",
     "ExtendedRegister": "objects",
@@ -44,9 +45,9 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "AccessContext", "AccessError", "AssociationLN", "Clock", "CosemObject", "DataObject",
-    "DemandRegister", "ExtendedRegister", "GenericObject", "LoadModel", "LogicalDevice",
-    "MeterRuntime", "ObjectRights", "PhysicalDevice", "ProfileGeneric", "Register",
+    "AccessContext", "AccessError", "AssociationLN", "Clock", "CosemObject", "DEFECTS",
+    "DataObject", "DemandRegister", "ExtendedRegister", "GenericObject", "LoadModel",
+    "LogicalDevice", "MeterRuntime", "ObjectRights", "PhysicalDevice", "ProfileGeneric", "Register",
     "SapAssignment", "Script", "ScriptTable", "SimulatedMeter", "SingleActionSchedule",
     "build_meter",
     "read_rights", "rights_from_strings",

@@ -19,6 +19,7 @@ from meterreader.india.associations import (DEFAULT_HLS_KEY, DEFAULT_LLS_PASSWOR
                                             MANAGEMENT_LOGICAL_DEVICE, SERVER_PHYSICAL_ADDRESS,
                                             WRAPPER_PORT)
 
+from .defects import DEFECTS, describe_defects
 from .faults import Fault, describe_kinds
 
 #: Default of --inactivity-timeout (as server.DEFAULT_INACTIVITY_TIMEOUT, which is not imported
@@ -55,6 +56,9 @@ addressing:
 
 faults (--fault KIND[=N], repeatable): {describe_kinds()}.
 
+defects (--defect NAME, repeatable; --defect list describes them): the meter breaks one rule on
+purpose, to prove a conformance check fails: {", ".join(DEFECTS)}.
+
 example: meterreader simulate --category C --wrapper-port 4059 --hdlc-port 4060 --pty -v
 """
 
@@ -64,6 +68,14 @@ def _fault(text: str) -> Fault:
         return Fault.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _defect(text: str) -> str:
+    name = text.strip().lower()
+    if name != "list" and name not in DEFECTS:
+        raise argparse.ArgumentTypeError(f"unknown defect {text!r}; known: "
+                                         f"{', '.join(DEFECTS)} (or list)")
+    return name
 
 
 def _hex(length: int | None) -> Any:
@@ -132,6 +144,8 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
       help="pace output to N bit/s, 10 bits a byte (default: as fast as the medium)")
     a("--fault", type=_fault, action="append", default=[], metavar="KIND[=N]",
       help="inject a fault (repeatable); see below")
+    a("--defect", type=_defect, action="append", default=[], metavar="NAME",
+      help="make the meter defective on purpose (repeatable); --defect list describes them")
     a("--deviation-sign", type=int, choices=(-1, 1), default=-1,
       help="clock deviation sign: -1 Blue Book (IST = -330, default), +1 (IST = +330)")
     a("-v", "--verbose", action="store_true",
@@ -188,7 +202,11 @@ def _wait_for_signal(stop: threading.Event) -> None:
 
 def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     """Start the simulator as ``args`` says, print one line per listener, serve until Ctrl+C,
-    SIGTERM or ``stop`` is set, then shut down cleanly."""
+    SIGTERM or ``stop`` is set, then shut down cleanly. ``--defect list`` only prints the
+    defects."""
+    if "list" in args.defect:
+        print(describe_defects())
+        return EXIT_OK
     if args.ciphered_client is not None and (args.ek is None or args.ak is None):
         print("meterreader simulate: --ciphered-client needs --ek and --ak", file=sys.stderr)
         return EXIT_USAGE
@@ -213,7 +231,7 @@ def _serve(args: argparse.Namespace, logger: logging.Logger, stop: threading.Eve
             physical_address=args.physical, ciphered_client=args.ciphered_client,
             encryption_key=args.ek, authentication_key=args.ak, system_title=args.system_title,
             mode_e=args.mode_e, link_baud=args.link_baud, faults=args.fault, logger=logger,
-            inactivity_timeout=args.inactivity_timeout or None)
+            inactivity_timeout=args.inactivity_timeout or None, defects=args.defect)
     except (ValueError, DlmsError) as exc:  # bad option values
         print(f"meterreader simulate: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -234,6 +252,8 @@ def _serve(args: argparse.Namespace, logger: logging.Logger, stop: threading.Eve
         print(listener.description, flush=True)
     print(f"meter {meter.device.serial}, category {args.category}; Ctrl+C to stop",
           file=sys.stderr, flush=True)
+    if meter.defects:
+        print(f"defects: {', '.join(sorted(meter.defects))}", file=sys.stderr, flush=True)
     try:
         _wait_for_signal(stop or threading.Event())
     finally:

@@ -92,6 +92,7 @@ class LogicalDevice:
         self.name = bytes(name)
         self._objects: dict[Obis, CosemObject] = {}
         self._rights: dict[str, dict[Obis, ObjectRights]] = {}
+        self._enforced: dict[str, dict[Obis, ObjectRights]] = {}
         self._associations: dict[str, AssociationLN] = {}
         self._object_lists: dict[str, Data] = {}
         self.clock: Clock | None = None
@@ -124,6 +125,11 @@ class LogicalDevice:
         """Put the object in ``association``'s object list with these rights."""
         self._rights.setdefault(association, {})[Obis.parse(logical_name)] = rights
         self._object_lists.pop(association, None)
+
+    def enforce(self, association: str, logical_name: Obis | str, rights: ObjectRights) -> None:
+        """Check ``rights`` instead of the declared ones, which the object_list still shows (a
+        defective meter: declared and enforced access differ)."""
+        self._enforced.setdefault(association, {})[Obis.parse(logical_name)] = rights
 
     def revoke(self, association: str, logical_name: Obis | str) -> None:
         self._rights.get(association, {}).pop(Obis.parse(logical_name), None)
@@ -203,7 +209,7 @@ class LogicalDevice:
         if obj.class_id != class_id:
             raise AccessError(result_type.OBJECT_CLASS_INCONSISTENT,
                               f"{logical_name} is class {obj.class_id}, not {class_id}")
-        return obj, rights
+        return obj, self._enforced.get(ctx.association_name, {}).get(logical_name, rights)
 
     def _attribute_mode(self, ctx: AccessContext, obj: CosemObject, rights: ObjectRights,
                         attr: int) -> AttributeAccessMode:

@@ -23,6 +23,7 @@ from meterreader.india.associations import (DEFAULT_HLS_KEY, DEFAULT_LLS_PASSWOR
                                             SERVER_PHYSICAL_ADDRESS)
 
 from .builder import build_meter
+from .defects import apply_device_defects, parse_defects
 from .device import PhysicalDevice
 from .faults import Fault, LineOptions
 from .media import Listener, PtyListener, SerialListener, TcpListener
@@ -53,6 +54,8 @@ class SimulatedMeter:
     the lower address 17).
     Line: ``link_baud`` and ``faults`` (:class:`Fault` or ``"drop=3"`` strings), applied to every
     listener started afterwards. ``logger`` receives the verbose frame log at DEBUG.
+    ``defects``: names of :data:`~meterreader.simulator.defects.DEFECTS` — the meter breaks
+    those rules on purpose (an unknown name raises ValueError listing the known ones).
     """
 
     def __init__(self, category: str = "C", seed: int = 1, start: dt.datetime | None = None, *,
@@ -72,15 +75,18 @@ class SimulatedMeter:
                  inactivity_timeout: float | None = DEFAULT_INACTIVITY_TIMEOUT,
                  link_baud: int | None = None, faults: Iterable[Fault | str] = (),
                  logger: logging.Logger | None = None,
-                 rng: Callable[[int], bytes] = secrets.token_bytes) -> None:
+                 rng: Callable[[int], bytes] = secrets.token_bytes,
+                 defects: Iterable[str] = ()) -> None:
         if deviation_sign not in (-1, 1):
             raise ValueError(f"deviation_sign must be -1 or +1, not {deviation_sign!r}")
+        self.defects = parse_defects(defects)
         self.device: PhysicalDevice = build_meter(
             category, seed=seed, start=start, now=now, capture_period=capture_period,
             deviation_sign=deviation_sign, days_of_block_load=days_of_block_load,
             block_load_entries=block_load_entries,
             lls_password=_secret(password), hls_key=_secret(hls_key))
         self.device.physical_address = physical_address
+        apply_device_defects(self.device, self.defects)
         ciphered = None
         if ciphered_client is not None:
             if encryption_key is None or authentication_key is None:
@@ -98,7 +104,7 @@ class SimulatedMeter:
         options = ServerOptions(physical_address=physical_address, ciphered=ciphered,
                                 max_pdu_size=max_pdu_size, mode_e=mode_e,
                                 identification=identification,
-                                inactivity_timeout=inactivity_timeout,
+                                inactivity_timeout=inactivity_timeout, defects=self.defects,
                                 **({"hdlc_parameters": hdlc_parameters} if hdlc_parameters
                                    else {}))
         self.server = MeterServer(self.device, options, logger=logger, rng=rng)

@@ -18,10 +18,16 @@ from meterreader.cosem.obis import Obis
 from meterreader.dlms.axdr import Data, DataTag
 from meterreader.dlms.errors import LocalProtocolError
 
+from meterreader.dlms.cosem_time import CosemDateTime
+
 from .datagen import DAY, SLOT, VAH, VARH_LAG, VARH_LEAD, WH, LoadModel
-from .objects import NULL, date_time_data
+from .objects import date_time_data
 from .objects_clock import Clock
 from .objects_profile import ProfileGeneric
+
+#: The capture time of a maximum demand not reached yet (after an MD reset): a date-time with
+#: every field "not specified" — its type stays date-time (Blue Book, Extended register).
+NO_MD_TIME = date_time_data(CosemDateTime())
 
 _RANGES = {DataTag.DOUBLE_LONG_UNSIGNED: (0, 2**32 - 1), DataTag.DOUBLE_LONG: (-2**31, 2**31 - 1),
            DataTag.LONG_UNSIGNED: (0, 2**16 - 1), DataTag.LONG: (-2**15, 2**15 - 1),
@@ -228,7 +234,7 @@ class MeterRuntime:
 
     def md_time_cell(self, c: int, e: int = 0) -> Data:
         when = self.md_value(c, e)[1]
-        return NULL if when is None else self.clock_cell(when)
+        return NO_MD_TIME if when is None else self.clock_cell(when)
 
     def sampled_md(self, start: float, stop: float) -> dict[tuple[int, int], tuple[float, float]]:
         """MD of a past billing period, estimated from the middle slot of each zone each day
@@ -393,7 +399,7 @@ class MeterRuntime:
             elif obis.a == 1 and obis.d == 6 and obis.c in _MD_CHANNEL:
                 value, when = md.get((_MD_CHANNEL[obis.c], obis.e), (0.0, None))
                 if c.attribute_index == 5:
-                    out[i] = NULL if when is None else self.clock_cell(when)
+                    out[i] = NO_MD_TIME if when is None else self.clock_cell(when)
                 else:
                     od = self.defs.get(obis)
                     out[i] = encode_number(value * _MD_EXPORT.get(obis.c, 1.0),

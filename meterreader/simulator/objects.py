@@ -18,7 +18,8 @@ own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Union
+from types import MappingProxyType
+from typing import Any, Callable, ClassVar, Mapping, Union
 
 from meterreader.cosem.interface_classes import Unit, interface_class
 from meterreader.cosem.obis import Obis
@@ -143,6 +144,9 @@ class CosemObject:
     _METHODS: ClassVar[dict[int, str]] = {}
     #: attribute index -> access selectors it supports (listed in the Association LN object_list)
     _SELECTORS: ClassVar[dict[int, tuple[int, ...]]] = {}
+    #: attribute index -> ``fn(value, selection) -> value`` applied to every GET answer of that
+    #: attribute (none by default; the defect switches of :mod:`.defects` set it per object).
+    get_filters: Mapping[int, Callable[[Data, Any], Data]] = MappingProxyType({})
 
     def __init__(self, logical_name: Obis | str) -> None:
         self.logical_name = Obis.parse(logical_name)
@@ -188,7 +192,9 @@ class CosemObject:
         name = self._GETTERS.get(attr)
         if name is None:
             raise self._missing(attr, self.attribute_count, DataAccessResult)
-        return getattr(self, name)(selection, ctx)
+        value = getattr(self, name)(selection, ctx)
+        rework = self.get_filters.get(attr)
+        return value if rework is None else rework(value, selection)
 
     def set(self, attr: int, value: Data, ctx: AccessContext | None = None) -> None:
         """Write attribute ``attr``; AccessError(DataAccessResult) when refused."""

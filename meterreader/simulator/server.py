@@ -23,6 +23,10 @@ frames to write, one HDLC frame or wrapper packet each, so that :mod:`.faults` c
 * Requests are dispatched to ``LogicalDevice.get/set/action`` with the association's
   :class:`AccessContext` under the server's lock (several clients share one meter); an
   :class:`AccessError` becomes the data-access-result / action-result.
+* HDLC frames with a bad FCS or HCS are discarded silently; a sound frame with an undefined
+  control field is answered with FRMR (W bit), see :mod:`.server_hdlc`.
+* Defect switches (:attr:`ServerOptions.defects`, :mod:`.defects`) break the protocol rules on
+  purpose: a few hooks here (policy, AARQ, GET answers, HDLC reader/link/UA) and in server_hdlc.
 * Bad input never kills a session: undecodable frames are dropped (a real meter stays silent),
   an APDU the connection refuses is answered with an ExceptionResponse and the association is
   forgotten, a broken wrapper stream ends the session (``closed``).
@@ -58,17 +62,20 @@ from meterreader.dlms.connection_state import State
 from meterreader.dlms.connection_settings import (HLS_MECHANISMS, ClientAssociationRule,
                                                   ServerAssociationPolicy)
 from meterreader.dlms.errors import DlmsError
-from meterreader.dlms.hdlc import (Connected, DataReceived, Disconnected, FrameReader,
-                                   FrameRejected, HdlcAddress, HdlcConfig, HdlcFrame, HdlcLink,
-                                   HdlcParameters, Role, SendData, encode_frame)
+from meterreader.dlms.errors import Reason
+from meterreader.dlms.hdlc import (FrameReader, HdlcAddress, HdlcConfig, HdlcFrame,
+                                   HdlcParameters, encode_frame)
 from meterreader.dlms.initiate import Conformance
 from meterreader.dlms.secret import SecretBytes
 from meterreader.dlms.security import SecurityKeys
 from meterreader.dlms.wrapper import WrapperFrame, WrapperReader
 from meterreader.india.associations import association_by_client_sap
 
+from .defects import parse_defects, send_unsplit, with_password
 from .device import LogicalDevice, PhysicalDevice
 from .objects import AccessContext
+from .server_hdlc import (ChecksumBlindReader, HdlcChannel, ServerLink, parse_header,
+                          split_hdlc_frames)
 from .server_log import WireLog, describe_error
 from .server_services import answer
 from .server_sign_on import SignOn
@@ -123,8 +130,11 @@ class ServerOptions:
     #: Seconds without a byte from the client after which an HDLC line drops its links and,
     #: with mode E, expects a new sign-on (IEC 62056-46 inactivity time-out); None = never.
     inactivity_timeout: float | None = DEFAULT_INACTIVITY_TIMEOUT
+    #: Defect switches of the protocol side (names of :data:`.defects.DEFECTS`).
+    defects: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "defects", parse_defects(self.defects))
         timeout = self.inactivity_timeout
         if timeout is not None and (isinstance(timeout, bool)
                                     or not isinstance(timeout, (int, float)) or timeout <= 0):
@@ -184,12 +194,16 @@ class MeterServer:
         if ciphered is not None and client_sap == ciphered.client_sap:
             return ciphered.association_name
         found = association_by_client_sap(client_sap)
+        if found is None and "accept-unknown-client" in self.options.defects:
+            return "PC"  # defect: a stranger gets the public client's rights
         return found.name if found is not None else None
 
     # -- associations --
 
-    def policy(self, ld: LogicalDevice) -> ServerAssociationPolicy:
-        """What ``ld`` accepts now, from its Association LN objects (their current secrets)."""
+    def policy(self, ld: LogicalDevice, client_sap: int | None = None
+               ) -> ServerAssociationPolicy:
+        """What ``ld`` accepts now, from its Association LN objects (their current secrets);
+        ``client_sap`` matters only to the accept-unknown-client defect."""
         clients: dict[int, ClientAssociationRule] = {}
         with self.lock:
             for name in ld.association_names:
@@ -213,13 +227,16 @@ class MeterServer:
             extra = dict(server_system_title=ciphered.system_title, keys=SecurityKeys(
                 encryption_key=ciphered.encryption_key,
                 authentication_key=ciphered.authentication_key))
+        if (client_sap is not None and client_sap not in clients
+                and "accept-unknown-client" in self.options.defects):
+            clients[client_sap] = ClientAssociationRule(mechanism=MechanismName.NONE)
         return ServerAssociationPolicy(clients=clients,
                                        server_max_receive_pdu_size=self.options.max_pdu_size,
                                        invocation_counter_start=counter, **extra)
 
     def connection(self, ld: LogicalDevice, client_sap: int) -> DlmsConnection:
-        return DlmsConnection(DlmsRole.SERVER, policy=self.policy(ld), client_sap=client_sap,
-                              rng=self.rng)
+        return DlmsConnection(DlmsRole.SERVER, policy=self.policy(ld, client_sap),
+                              client_sap=client_sap, rng=self.rng)
 
     def retire(self, conn: DlmsConnection) -> None:
         """Remember the invocation counter a finished connection reached."""
@@ -255,6 +272,8 @@ class _Association:
     def receive(self, apdu: bytes) -> list[bytes]:
         """APDUs answering one received APDU."""
         out: list[bytes] = []
+        if "accept-wrong-password" in self.server.options.defects:
+            apdu = self._any_password(apdu)
         try:
             events = self.conn.receive_data(apdu)
             out += self.conn.data_to_send()
@@ -275,6 +294,14 @@ class _Association:
             self._renew()  # released or rejected: the next AARQ sees the current secrets
         return out
 
+    def _any_password(self, apdu: bytes) -> bytes:
+        """accept-wrong-password: an LLS AARQ gets the right password put in."""
+        name = self.server.association_name(self.client_sap)
+        obj = self.ld.association(name) if name else None
+        if obj is None or obj.secret is None or obj.mechanism != MechanismName.LOW:
+            return apdu
+        return with_password(apdu, obj.secret.reveal())
+
     def _handle(self, event: ev.Event) -> list[bytes]:
         handler = _EVENTS.get(type(event))
         if handler is not None:
@@ -283,7 +310,12 @@ class _Association:
         if self.ctx is None:
             return []
         answer = self.server.answer(self.ld, self.ctx, event)
-        return [] if answer is None else [self.conn.send(answer), *self.conn.data_to_send()]
+        if answer is None:
+            return []
+        if isinstance(answer, ev.GetResponse) and "no-block-transfer" in \
+                self.server.options.defects:
+            return [send_unsplit(self.conn, answer), *self.conn.data_to_send()]
+        return [self.conn.send(answer), *self.conn.data_to_send()]
 
     def _associated(self, event: ev.ClientAssociated) -> None:
         self.ctx = self._context(event)
@@ -311,61 +343,6 @@ _EVENTS: dict[type, Callable[[_Association, Any], None]] = {
 }
 
 
-class _HdlcChannel:
-    """One HDLC link (one server address in one address form) and its association."""
-
-    def __init__(self, session: ClientSession, ld: LogicalDevice, address: HdlcAddress) -> None:
-        self.session, self.ld = session, ld
-        self.link = HdlcLink(Role.SERVER, HdlcConfig(
-            server_address=address, parameters=session.server.options.hdlc_parameters))
-        self.association: _Association | None = None
-        self._queue: list[bytes] = []
-        self._down = False
-
-    def close(self) -> None:
-        if self.association is not None:
-            self.association.close()
-            self.association = None
-
-    def receive(self, frame: HdlcFrame) -> tuple[bytes, bool]:
-        """Bytes answering one frame, and whether the link went down."""
-        self._down = False
-        events = self.link.receive_data(encode_frame(frame))
-        out = bytearray(self.link.data_to_send())
-        for event in events:
-            handler = _LINK_EVENTS.get(type(event))
-            if handler is not None:
-                handler(self, event)
-        while self._queue and self.link.can_send_data:
-            out += self.link.send(SendData(lsdu=self._queue.pop(0)))
-        return bytes(out), self._down
-
-    def _connected(self, event: Connected) -> None:
-        self.close()
-        peer = self.link.peer_address
-        self.association = _Association(self.session.server, self.ld,
-                                        peer.upper if peer is not None else 0, self.session.log)
-        self._queue.clear()
-
-    def _disconnected(self, event: Disconnected) -> None:
-        self.close()
-        self._queue.clear()
-        self._down = True
-
-    def _data(self, event: DataReceived) -> None:
-        if self.association is not None:
-            self._queue.extend(self.association.receive(event.lsdu))
-
-    def _rejected(self, event: FrameRejected) -> None:
-        self.session.log.note("HDLC frame rejected: %s", describe_error(event.error))
-
-
-_LINK_EVENTS: dict[type, Callable[[_HdlcChannel, Any], None]] = {
-    Connected: _HdlcChannel._connected, Disconnected: _HdlcChannel._disconnected,
-    DataReceived: _HdlcChannel._data, FrameRejected: _HdlcChannel._rejected,
-}
-
-
 class ClientSession:
     """One client line (see the module docstring): ``receive_data(bytes) -> list[frame]``.
 
@@ -390,8 +367,12 @@ class ClientSession:
             item.close()
         for association in getattr(self, "_associations", {}).values():
             association.close()
-        self._reader = FrameReader()
-        self._links: dict[HdlcAddress, _HdlcChannel] = {}
+        defects = self.server.options.defects
+        blind = {"ignore-bad-fcs", "ignore-bad-hcs"} & defects
+        self._reader: FrameReader | ChecksumBlindReader = ChecksumBlindReader(
+            fcs_blind="ignore-bad-fcs" in blind, hcs_blind="ignore-bad-hcs" in blind
+        ) if blind else FrameReader()
+        self._links: dict[HdlcAddress, HdlcChannel] = {}
         self._wrapper = WrapperReader()
         self._associations: dict[tuple[int, int], _Association] = {}
 
@@ -441,6 +422,9 @@ class ClientSession:
         out: list[bytes] = []
         for item in self._reader.feed(data):
             if not isinstance(item, HdlcFrame):
+                if item.reason is Reason.BAD_CONTROL:  # checked after the FCS: a sound frame
+                    out += self._undefined_control(item.data)
+                    continue
                 self.log.frame("rx", item.data, f"dropped: {describe_error(item)}")
                 continue
             self.log.frame("rx", encode_frame(item))
@@ -448,14 +432,35 @@ class ClientSession:
             if ld is None:
                 self.log.note("HDLC frame for %s ignored: not our address", item.destination)
                 continue
-            channel = self._links.get(item.destination)
-            if channel is None:
-                channel = self._links[item.destination] = _HdlcChannel(self, ld, item.destination)
-            answer, down = channel.receive(item)
+            answer, down = self._channel(ld, item.destination).receive(item)
             out += split_hdlc_frames(answer)
             if down:
                 self.sign_on.restart()
         return out
+
+    def _undefined_control(self, frame: bytes) -> list[bytes]:
+        """A frame with an undefined control field: FRMR from its link (see server_hdlc)."""
+        self.log.frame("rx", frame, "undefined control field")
+        header = parse_header(frame)
+        if header is None:
+            return []
+        destination, source, control_at = header
+        ld = self.server.hdlc_target(destination)
+        if ld is None:
+            return []
+        return split_hdlc_frames(self._channel(ld, destination).link.undefined_control(
+            frame[control_at], source, destination))
+
+    def _channel(self, ld: LogicalDevice, address: HdlcAddress) -> HdlcChannel:
+        channel = self._links.get(address)
+        if channel is None:
+            options = self.server.options
+            channel = self._links[address] = HdlcChannel(
+                ServerLink(HdlcConfig(server_address=address,
+                                      parameters=options.hdlc_parameters), options.defects),
+                lambda client_sap: _Association(self.server, ld, client_sap, self.log),
+                self.log)
+        return channel
 
     # -- wrapper --
 
@@ -485,12 +490,3 @@ class ClientSession:
                     for apdu in association.receive(packet.data)]
         return out
 
-
-def split_hdlc_frames(data: bytes) -> list[bytes]:
-    """Cut the output of an HdlcLink (whole frames, each with both flags) into frames."""
-    frames, pos = [], 0
-    while pos + 3 <= len(data):
-        length = ((data[pos + 1] & 0x07) << 8) | data[pos + 2]
-        frames.append(data[pos:pos + length + 2])
-        pos += length + 2
-    return frames
