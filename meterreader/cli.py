@@ -9,7 +9,8 @@ in :mod:`meterreader.cli_meter` and :mod:`meterreader.cli_profile`, the demo in
 Exit codes (shared by all subcommands): 0 success, 1 other failure (malformed input, decode
 failure, protocol error, I/O), 2 bad arguments, 3 connection failure (refused, no such port,
 meter not answering, timeout, link lost), 4 association rejected (wrong password/key/client),
-5 access denied, object undefined or another refusal of the service by the meter.
+5 access denied, object undefined or another refusal of the service by the meter, 6 (only
+``conformance``) at least one check failed.
 """
 
 from __future__ import annotations
@@ -126,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_meter_parsers(sub)
     add_profile_parser(sub)
     add_read_meter_parsers(sub)
+    from meterreader.cli_conformance import add_parser as add_conformance_parser
+    add_conformance_parser(sub)
 
     decode = sub.add_parser(
         "decode", help="translate HDLC frames, wrapper packets, APDUs or A-XDR data given in hex",
