@@ -81,7 +81,7 @@ def wait_reading_view(qtbot, window) -> ReadingView:
 def test_full_category_c_read_from_the_dialog(qtbot, window, meter, tmp_path):
     connect(qtbot, window, meter.wrapper_port)
     assert [a.text() for a in window.reading_toolbar.actions()] == [
-        "Read &meter (IS 15959)…", "Open &profile view", "&Open reading…"]
+        "Read &meter (IS 15959)…", "Open &profile view", "&Open reading…", "&Conformance…"]
     dialog = open_read_dialog(qtbot, window)
     assert dialog.chosen_category() == "C" and dialog.days.value() == 7
     assert dialog.chosen_sections() == list(SECTION_TITLES)

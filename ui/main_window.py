@@ -283,8 +283,10 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         self.browser.object_selected.connect(self.panel.set_object)
+        # A chosen object brings the Object tab forward; a cleared selection (reconnect, list
+        # reloaded) leaves the reading/profile/conformance tab in front.
         self.browser.object_selected.connect(
-            lambda _o: self.documents.setCurrentWidget(self.panel))
+            lambda o: self.documents.setCurrentWidget(self.panel) if o is not None else None)
         self.browser.view.doubleClicked.connect(self._browser_activated)
         self.browser.object_selected.connect(lambda _o: self.update_actions())
         self.panel.selection_changed.connect(self.update_actions)
