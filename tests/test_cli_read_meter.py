@@ -204,3 +204,26 @@ def test_connection_failure_writes_nothing(tmp_path):
                        str(tmp_path / "out"), "--timeout", "1")
     assert code == 3 and "cannot connect" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_no_secret_in_any_file_written(meter, tmp_path):
+    """The MR password never reaches the saved reading or a report (hex or text), PDF text
+    included."""
+    code, out, err = read_meter(meter.ports["wrapper"], tmp_path, "--category", "C",
+                                "--days", "1", "--format", "csv,xlsx,xml,pdf")
+    assert code == 0, err
+    files = list(tmp_path.iterdir())
+    assert {p.suffix for p in files} >= {".json", ".csv", ".xlsx", ".xml", ".pdf"}
+    needles = [PASSWORD.encode(), PASSWORD.encode().hex().encode(),
+               PASSWORD.encode().hex().upper().encode()]
+    for path in files:
+        blobs = [path.read_bytes()]
+        if path.suffix == ".xlsx":  # zipped: look inside every member
+            import zipfile
+            with zipfile.ZipFile(path) as z:
+                blobs += [z.read(name) for name in z.namelist()]
+        if path.suffix == ".pdf":  # compressed streams: look at the text
+            blobs.append(subprocess.run(["pdftotext", str(path), "-"], capture_output=True,
+                                        check=True).stdout)
+        for blob in blobs:
+            assert not any(n in blob for n in needles), f"secret found in {path.name}"

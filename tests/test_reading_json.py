@@ -202,6 +202,12 @@ BROKEN = [
     (lambda d: d.update(errors=[1]), "reading.errors: expected a list of texts"),
     (lambda d: d.update(identity=[]), "reading.identity: expected dict"),
     (lambda d: d["tables"].__setitem__(0, 7), "tables[0]: expected an object"),
+    (lambda d: d.update(category="D"), "category 'D' is not A, B or C"),
+    (lambda d: d["tables"][0]["columns"][1].update(kind="colour"),
+     "unknown column kind 'colour'"),
+    (lambda d: d["tables"][0]["columns"][1].update(obis="1.2.3"), "'1.2.3' is not an OBIS code"),
+    (lambda d: d["tables"][0].update(obis="x"), "table 'block_load': 'x' is not an OBIS code"),
+    (lambda d: d["tables"][0].update(section="../etc"), "section name must be letters"),
 ]
 
 

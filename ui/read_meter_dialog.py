@@ -20,14 +20,14 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHB
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 import ui.pyside_fixes  # noqa: F401 - emit() reference defect of PySide6 6.12 on CPython 3.11
+from meterreader.india.catalogue_types import MeterCategory
 from meterreader.reading.model import EVENT_SECTIONS, SECTION_TITLES
 
 __all__ = ["CATEGORIES", "ProgressRelay", "ReadMeterDialog", "default_readings_dir"]
 
 CATEGORIES = ("A", "B", "C")
-CATEGORY_TEXT = {"A": "A — whole-current / LT direct (single phase)",
-                 "B": "B — LT CT-operated (three phase)",
-                 "C": "C — HT CT/PT-operated, boundary and feeder meters"}
+# IS 15959 meter categories in words (IS15959.md): A energy audit, B boundary/ABT, C consumers.
+CATEGORY_TEXT = {c.value: f"{c.value} — {c.description}" for c in MeterCategory}
 
 
 def default_readings_dir() -> Path:
@@ -75,9 +75,9 @@ class ReadMeterDialog(QDialog):
         self.category.setCurrentIndex(max(0, CATEGORIES.index(category)
                                           if category in CATEGORIES else 2))
         self.days = QSpinBox(self)
-        self.days.setRange(1, 90)
+        self.days.setRange(1, 3660)  # as the CLI's --days; the meter's depth is the real bound
         self.days.setValue(days)
-        self.days.setSuffix(" days")
+        self.days.setSuffix(" day(s)")
         self.days.setToolTip("Block load survey: the last N days up to the meter clock")
         self.sections = QListWidget(self)
         self.sections.setObjectName("sectionList")

@@ -177,7 +177,9 @@ def _survey(doc: _Layout, table: ReadingTable) -> None:
     clock = table.column_index(kind="datetime")
     if table.rows and clock is not None:
         first, last = table.rows[0][clock], table.rows[-1][clock]
-        period = f", every {table.capture_period // 60} min" if table.capture_period else ""
+        minutes = (table.capture_period or 0) // 60
+        period = (", every day" if minutes == 1440 else f", every {minutes} min"
+                  if table.capture_period else "")
         doc.text(f"{len(table.rows)} entries from {cell_text(first)} to {cell_text(last)}"
                  f"{period}.", doc.font(8.5))
     else:

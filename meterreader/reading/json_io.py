@@ -31,6 +31,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from meterreader.cosem.obis import Obis
+from meterreader.dlms.errors import DlmsError
 from meterreader.atomic import atomic_write_text
 from meterreader.reading.model import (FORMAT_VERSION, MeterIdentity, MeterReading,
                                        ReadingColumn, ReadingTable)
@@ -226,13 +228,29 @@ def _identity(obj: Any) -> MeterIdentity:
     return MeterIdentity(extra=tuple(pairs), **texts)
 
 
+_COLUMN_KINDS = frozenset({"value", "datetime", "event_code"})
+_CATEGORIES = frozenset({"A", "B", "C"})
+
+
+def _obis_text(text: str, where: str) -> str:
+    try:
+        Obis.parse(text)
+    except DlmsError:
+        raise ReadingFormatError(f"{where}: {text!r} is not an OBIS code") from None
+    return text
+
+
 def _column(obj: Any, where: str) -> ReadingColumn:
     f = _Fields(obj, where)
+    kind = f.get("kind", str, optional=True, default="value")
+    if kind not in _COLUMN_KINDS:
+        raise ReadingFormatError(f"{where}: unknown column kind {kind!r} (expected one of "
+                                 f"{', '.join(sorted(_COLUMN_KINDS))})")
     return ReadingColumn(title=f.get("title", str), class_id=f.get("class_id", int),
-                         obis=f.get("obis", str), attribute=f.get("attribute", int),
+                         obis=_obis_text(f.get("obis", str), where),
+                         attribute=f.get("attribute", int),
                          unit=f.get("unit", str, optional=True, default=""),
-                         scaler=f.get("scaler", (int, type(None)), optional=True),
-                         kind=f.get("kind", str, optional=True, default="value"))
+                         scaler=f.get("scaler", (int, type(None)), optional=True), kind=kind)
 
 
 def _table(obj: Any, n: int) -> ReadingTable:
@@ -252,7 +270,10 @@ def _table(obj: Any, n: int) -> ReadingTable:
         rows.append(tuple(decode_cell(v, f"{where} row {r} column {i}")
                           for i, v in enumerate(row)))
     period = f.get("capture_period", (int, type(None)), optional=True)
-    return ReadingTable(section=section, title=f.get("title", str), obis=f.get("obis", str),
+    if not section or not section.replace("_", "").isalnum():
+        raise ReadingFormatError(f"{where}: section name must be letters, digits and _")
+    return ReadingTable(section=section, title=f.get("title", str),
+                        obis=_obis_text(f.get("obis", str), where),
                         columns=columns, rows=tuple(rows),
                         complete=f.get("complete", bool, optional=True, default=True),
                         error=f.get("error", str, optional=True, default=""),
@@ -273,8 +294,11 @@ def reading_from_json(doc: Any) -> MeterReading:
             raise ReadingFormatError(f"table {table.section!r} appears twice")
         tables[table.section] = table
     started, finished = f.when("started"), f.when("finished")
+    category = f.get("category", str)
+    if category not in _CATEGORIES:
+        raise ReadingFormatError(f"reading: category {category!r} is not A, B or C")
     return MeterReading(
-        category=f.get("category", str), identity=_identity(f.get("identity", dict)),
+        category=category, identity=_identity(f.get("identity", dict)),
         tables=tables, started=started, finished=finished,  # type: ignore[arg-type]
         meter_clock=f.when("meter_clock", optional=True),
         connection=f.get("connection", str, optional=True, default=""),

@@ -72,7 +72,9 @@ class PlanStep:
         if self.days is None:
             return None
         clock = clock.replace(microsecond=0)  # a range bound carries whole seconds
-        return clock - dt.timedelta(days=self.days), clock
+        # Both bounds are inclusive: start one second after "N days ago" so a clock standing
+        # exactly on a capture boundary gives N days of blocks, not N days + 1 row.
+        return clock - dt.timedelta(days=self.days) + dt.timedelta(seconds=1), clock
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
