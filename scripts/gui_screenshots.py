@@ -4,8 +4,9 @@ Run under a virtual X server so the pictures use real fonts and styles::
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/gui_screenshots.py
 
-Writes docs/screenshots/{main_window,object_browser_filtered,write_editor,wizard}.png (or into the
-folder given as the first argument). Settings and caches go to a temporary folder.
+Writes docs/screenshots/{main_window,object_browser_filtered,write_editor,wizard,profile_view,
+reading_view,conformance}.png (or into the folder given as the first argument). Settings,
+caches and readings go to a temporary folder.
 """
 
 from __future__ import annotations
@@ -82,6 +83,39 @@ def main(out: Path) -> None:
     settle(0.6)
     wizard.grab().save(str(out / "wizard.png"))
     wizard.reject()
+
+    # Block load in a profile view: one day by date range, chart tab in front.
+    window.controller.connect_profile(window.controller.demo.profile("mr"))
+    wait(lambda: window.worker.is_connected and window.browser.model.object_count() > 0)
+    window.browser.select_obis("1.0.99.1.0.255")
+    settle()
+    view = window.readings.open_profile()
+    view.set_mode("entries")
+    view.read_entries(1, 96)
+    wait(lambda: view.table() is not None and not view.is_reading)
+    view.tabs.setCurrentIndex(1)
+    settle(1.0)
+    window.grab().save(str(out / "profile_view.png"))
+
+    # One-click IS 15959 read (2 days of block load), the reading tab in front.
+    window.settings.setValue("reading/folder", str(tmp / "readings"))
+    dialog = window.readings.read_meter_dialog()
+    dialog.days.setValue(2)
+    dialog.start()
+    wait(lambda: window.current_reading_view() is not None, timeout=60)
+    reading_view = window.current_reading_view()
+    for i in range(reading_view.tabs.count()):
+        if reading_view.tabs.tabText(i).startswith("Block load"):
+            reading_view.tabs.setCurrentIndex(i)
+    settle(1.0)
+    window.grab().save(str(out / "reading_view.png"))
+
+    # The conformance bench on the demo meter.
+    tab = window.readings.open_conformance()
+    tab.run()
+    wait(lambda: tab.report is not None and not tab.running, timeout=120)
+    settle(1.0)
+    window.grab().save(str(out / "conformance.png"))
     window.close()
 
 
