@@ -84,7 +84,8 @@ def main(out: Path) -> None:
     wizard.grab().save(str(out / "wizard.png"))
     wizard.reject()
 
-    # Block load in a profile view: one day by date range, chart tab in front.
+    # Block load in a profile view, chart tab in front (trace dock hidden to give it room).
+    window.trace_dock.hide()
     window.controller.connect_profile(window.controller.demo.profile("mr"))
     wait(lambda: window.worker.is_connected and window.browser.model.object_count() > 0)
     window.browser.select_obis("1.0.99.1.0.255")

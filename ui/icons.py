@@ -23,7 +23,7 @@ __all__ = ["ICON_DIR", "ICON_NAMES", "UnknownIconError", "apply_palette", "dark_
 ICON_DIR = Path(__file__).resolve().parents[1] / "resources" / "icons"
 ICON_NAMES = ("connect", "disconnect", "read", "read-all", "write", "action", "stop", "export",
               "refresh", "trace", "demo", "translator", "settings", "wizard", "profile", "clock",
-              "register", "object", "meterreader")
+              "register", "object", "meterreader", "open")
 _cache: dict[str, QIcon] = {}
 _following: set[int] = set()  # id() of applications whose colorSchemeChanged is connected
 

@@ -206,7 +206,7 @@ class MainWindow(QMainWindow):
                                               lambda: r.read_meter_dialog(),
                                               "Read the whole meter: name plate, instantaneous, "
                                               "billing, load surveys and events")
-        self.open_reading_action = self._action("&Open reading…", None,
+        self.open_reading_action = self._action("&Open reading…", "open",
                                                 QKeySequence.StandardKey.Open,
                                                 lambda: r.open_reading_dialog(),
                                                 "Open a saved meter reading (no meter needed)")
