@@ -117,7 +117,15 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     a("--pty", action="store_true", help="serve HDLC on a pseudo-terminal and print its path")
     a("--serial", metavar="DEVICE", help="serve HDLC on this serial port")
     a("--serial-baud", type=int, default=9600, metavar="N",
-      help="baud rate of --serial (default: 9600 8N1)")
+      help="HDLC baud rate of --serial; with --mode-e the highest rate offered (default: 9600)")
+    a("--serial-format", default="8N1", metavar="FMT",
+      help="character framing of the HDLC phase on --serial, e.g. 8N1 or 7E1 (default: 8N1)")
+    a("--address-sizes", default="1,2,4", metavar="LIST",
+      help="HDLC server address sizes answered, e.g. 1 for a 1-byte-addressing-only meter "
+           "(default: 1,2,4)")
+    a("--wrapper-only", action="store_true",
+      help="on the wrapper port, discard an HDLC probe silently instead of closing the "
+           "connection")
     a("--physical", type=int, default=SERVER_PHYSICAL_ADDRESS, metavar="N",
       help=f"HDLC physical (lower) server address (default: {SERVER_PHYSICAL_ADDRESS})")
     a("--capture-period", type=int, choices=(900, 1800), default=900,
@@ -137,6 +145,8 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     a("--mode-e", action="store_true",
       help="expect the IEC 62056-21 mode E opening (/?! CR LF → identification → ACK) before "
            "HDLC on the serial, pty and HDLC/TCP listeners")
+    a("--mode-e-only", action="store_true",
+      help="like --mode-e, but HDLC sent before the sign-on is ignored")
     a("--inactivity-timeout", type=float, default=DEFAULT_INACTIVITY_TIMEOUT, metavar="S",
       help="seconds without traffic after which an HDLC line drops its links and, with "
            "--mode-e, expects a new sign-on (default: %(default)g; 0 = never)")
@@ -220,6 +230,14 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
         log.close()
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"--address-sizes: a comma-separated list of 1, 2, 4, not {text!r}"
+                         ) from None
+
+
 def _serve(args: argparse.Namespace, logger: logging.Logger, stop: threading.Event | None
            ) -> int:
     from .facade import SimulatedMeter
@@ -230,7 +248,10 @@ def _serve(args: argparse.Namespace, logger: logging.Logger, stop: threading.Eve
             deviation_sign=args.deviation_sign, password=args.password, hls_key=args.hls_key,
             physical_address=args.physical, ciphered_client=args.ciphered_client,
             encryption_key=args.ek, authentication_key=args.ak, system_title=args.system_title,
-            mode_e=args.mode_e, link_baud=args.link_baud, faults=args.fault, logger=logger,
+            mode_e=args.mode_e, mode_e_only=args.mode_e_only, serial_baud=args.serial_baud,
+            serial_format=args.serial_format, address_sizes=_sizes(args.address_sizes),
+            wrapper_only=args.wrapper_only, link_baud=args.link_baud, faults=args.fault,
+            logger=logger,
             inactivity_timeout=args.inactivity_timeout or None, defects=args.defect)
     except (ValueError, DlmsError) as exc:  # bad option values
         print(f"meterreader simulate: {exc}", file=sys.stderr)
@@ -243,7 +264,7 @@ def _serve(args: argparse.Namespace, logger: logging.Logger, stop: threading.Eve
         if args.pty:
             meter.serve_pty()
         if args.serial:
-            meter.serve_serial(args.serial, baud=args.serial_baud)
+            meter.serve_serial(args.serial)
     except Exception as exc:  # noqa: BLE001 - port in use, no such device …
         meter.stop()
         print(f"meterreader simulate: {exc}", file=sys.stderr)

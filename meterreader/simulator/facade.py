@@ -27,10 +27,22 @@ from .defects import apply_device_defects, parse_defects
 from .device import PhysicalDevice
 from .faults import Fault, LineOptions
 from .media import Listener, PtyListener, SerialListener, TcpListener
+from .serial_line import LineFormat, parse_format
 from .server import (DEFAULT_IDENTIFICATION, DEFAULT_INACTIVITY_TIMEOUT, CipheredClient, Framing,
                      MeterServer, ServerOptions)
 
 __all__ = ["SimulatedMeter"]
+
+#: IEC 62056-21 baud-rate characters '0'…'6' of modes C and E.
+_MODE_E_BAUDS = (300, 600, 1200, 2400, 4800, 9600, 19200)
+
+
+def _identification_for(baud: int) -> bytes:
+    """The default identification message offering ``baud`` (IEC 62056-21 baud character)."""
+    if baud not in _MODE_E_BAUDS:
+        raise ValueError(f"a mode E meter offers 300…19200 Bd, not serial_baud={baud}")
+    character = b"%d" % _MODE_E_BAUDS.index(baud)
+    return DEFAULT_IDENTIFICATION[:4] + character + DEFAULT_IDENTIFICATION[5:]
 
 
 def _secret(value: str | bytes | SecretBytes) -> SecretBytes:
@@ -48,10 +60,20 @@ class SimulatedMeter:
     US). Network: ``physical_address`` (HDLC lower address), ``ciphered_client`` (client SAP of
     the optional HLS-GMAC + global-ciphering association) with ``encryption_key``,
     ``authentication_key`` and the server ``system_title`` (default "MRD" + the serial number),
-    ``max_pdu_size``, ``hdlc_parameters``, ``mode_e`` (IEC 62056-21 opening on HDLC lines),
+    ``max_pdu_size``, ``hdlc_parameters``, ``mode_e`` (IEC 62056-21 opening on HDLC lines; a
+    client that starts with HDLC is served too), ``mode_e_only`` (HDLC ignored until the
+    sign-on; implies ``mode_e``),
     ``inactivity_timeout`` (seconds of silence after which an HDLC line drops its links and
     returns to the mode E sign-on; None = never; 2-byte HDLC server addresses also answer to
-    the lower address 17).
+    the lower address 17), ``address_sizes`` (HDLC server address sizes answered, e.g. ``(1,)``
+    for a 1-byte-addressing-only meter; frames with other sizes get no answer), ``wrapper_only``
+    (the wrapper port discards an HDLC probe silently and keeps the connection; default: it
+    closes the connection).
+    Serial port (:meth:`serve_serial` and the line emulator
+    :class:`~meterreader.simulator.serial_line.EmulatedSerialMeter`; a pty ignores them):
+    ``serial_baud`` (the meter's HDLC baud rate; with mode E the highest rate its identification
+    offers, 300…19200) and ``serial_format`` ("8N1", "7E1", "8E1"…: character framing of the
+    HDLC phase — a "7E1" meter keeps 7E1 after the sign-on, so 8-bit HDLC cannot cross it).
     Line: ``link_baud`` and ``faults`` (:class:`Fault` or ``"drop=3"`` strings), applied to every
     listener started afterwards. ``logger`` receives the verbose frame log at DEBUG.
     ``defects``: names of :data:`~meterreader.simulator.defects.DEFECTS` — the meter breaks
@@ -71,7 +93,10 @@ class SimulatedMeter:
                  authentication_key: str | bytes | SecretBytes | None = None,
                  system_title: bytes | None = None, ciphered_association: str = "US",
                  max_pdu_size: int = 0xFFFF, hdlc_parameters: HdlcParameters | None = None,
-                 mode_e: bool = False, identification: bytes = DEFAULT_IDENTIFICATION,
+                 mode_e: bool = False, mode_e_only: bool = False,
+                 identification: bytes | None = None,
+                 serial_baud: int = 9600, serial_format: str = "8N1",
+                 address_sizes: Iterable[int] = (1, 2, 4), wrapper_only: bool = False,
                  inactivity_timeout: float | None = DEFAULT_INACTIVITY_TIMEOUT,
                  link_baud: int | None = None, faults: Iterable[Fault | str] = (),
                  logger: logging.Logger | None = None,
@@ -80,6 +105,15 @@ class SimulatedMeter:
         if deviation_sign not in (-1, 1):
             raise ValueError(f"deviation_sign must be -1 or +1, not {deviation_sign!r}")
         self.defects = parse_defects(defects)
+        if isinstance(serial_baud, bool) or not isinstance(serial_baud, int) or serial_baud <= 0:
+            raise ValueError(f"serial_baud must be a positive int, not {serial_baud!r}")
+        self.serial_baud = serial_baud
+        self.serial_format: LineFormat = parse_format(serial_format)
+        mode_e = mode_e or mode_e_only
+        if identification is None:
+            identification = DEFAULT_IDENTIFICATION
+            if mode_e:
+                identification = _identification_for(serial_baud)
         self.device: PhysicalDevice = build_meter(
             category, seed=seed, start=start, now=now, capture_period=capture_period,
             deviation_sign=deviation_sign, days_of_block_load=days_of_block_load,
@@ -103,7 +137,8 @@ class SimulatedMeter:
                                       association_name=ciphered_association)
         options = ServerOptions(physical_address=physical_address, ciphered=ciphered,
                                 max_pdu_size=max_pdu_size, mode_e=mode_e,
-                                identification=identification,
+                                mode_e_only=mode_e_only, identification=identification,
+                                address_sizes=tuple(address_sizes), wrapper_only=wrapper_only,
                                 inactivity_timeout=inactivity_timeout, defects=self.defects,
                                 **({"hdlc_parameters": hdlc_parameters} if hdlc_parameters
                                    else {}))
@@ -135,9 +170,12 @@ class SimulatedMeter:
         assert isinstance(listener, PtyListener)
         return listener.path
 
-    def serve_serial(self, device: str, baud: int = 9600) -> str:
-        """Serve HDLC on a real serial port; returns the listener's description."""
-        return self._add(SerialListener(self.server, device, baud=baud,
+    def serve_serial(self, device: str, baud: int | None = None) -> str:
+        """Serve HDLC on a real serial port (at ``baud``, default :attr:`serial_baud`);
+        returns the listener's description."""
+        fmt = self.serial_format
+        return self._add(SerialListener(self.server, device, baud=baud or self.serial_baud,
+                                        fmt=(fmt.bytesize, fmt.parity, fmt.stopbits),
                                         line=self.line)).description
 
     def stop(self) -> None:

@@ -322,29 +322,34 @@ class PtyListener(Listener):
 
 
 class SerialListener(Listener):
-    """A real serial port (pyserial), HDLC at ``baud`` 8N1; with mode E the port starts at
-    300 Bd 7E1 and switches to the acknowledged rate."""
+    """A real serial port (pyserial), HDLC at ``baud`` in ``fmt`` (bytesize, parity, stopbits;
+    default 8N1); with mode E the port starts at 300 Bd 7E1 and switches to the acknowledged
+    rate in ``fmt``."""
 
     def __init__(self, server: MeterServer, device: str, *, baud: int = 9600,
+                 fmt: tuple[int, str, float] = (8, "N", 1),
                  line: LineOptions | None = None) -> None:
         super().__init__(server, line)
-        self.device, self.baud = device, baud
+        self.device, self.baud, self.fmt = device, baud, fmt
         self._port: Any = None
 
     @property
     def description(self) -> str:  # type: ignore[override]
         if self.server.options.mode_e:
             return f"HDLC serial on {self.device} (IEC 62056-21 mode E, 300 Bd 7E1 sign-on)"
-        return f"HDLC serial on {self.device} at {self.baud} Bd 8N1"
+        size, parity, stop = self.fmt
+        return f"HDLC serial on {self.device} at {self.baud} Bd {size}{parity}{stop:g}"
 
     def start(self) -> SerialListener:
         import serial  # pyserial, only needed for a real port
 
         mode_e = self.server.options.mode_e
+        size, parity, stop = self.fmt
         self._port = serial.Serial(
             self.device, baudrate=300 if mode_e else self.baud,
-            bytesize=serial.SEVENBITS if mode_e else serial.EIGHTBITS,
-            parity=serial.PARITY_EVEN if mode_e else serial.PARITY_NONE, timeout=0)
+            bytesize=serial.SEVENBITS if mode_e else size,
+            parity=serial.PARITY_EVEN if mode_e else parity,
+            stopbits=1 if mode_e else stop, timeout=0)
         self._spawn(self._run, name=f"sim-serial-{os.path.basename(self.device)}")
         return self
 
@@ -352,9 +357,11 @@ class SerialListener(Listener):
         import serial
 
         sign_on = baud == 300 and self.server.options.mode_e
+        size, parity, stop = self.fmt
         settings = {"baudrate": baud,
-                    "bytesize": serial.SEVENBITS if sign_on else serial.EIGHTBITS,
-                    "parity": serial.PARITY_EVEN if sign_on else serial.PARITY_NONE}
+                    "bytesize": serial.SEVENBITS if sign_on else size,
+                    "parity": serial.PARITY_EVEN if sign_on else parity,
+                    "stopbits": 1 if sign_on else stop}
         try:
             self._port.flush()
             self._port.apply_settings(settings)

@@ -9,8 +9,9 @@ frames to write, one HDLC frame or wrapper packet each, so that :mod:`.faults` c
 
 * Framing is chosen by the listener: IEC 62056-47 wrapper (destination wPort = logical device,
   source wPort = client SAP) or HDLC (IEC 62056-46; upper server address = logical device, lower =
-  the physical address, 1-, 2- or 4-byte addresses all accepted; with 2 bytes the 7-bit lower
-  address is the physical address' low 7 bits or 17, common in IEC meters). A frame or packet
+  the physical address, 1-, 2- or 4-byte addresses, as :attr:`ServerOptions.address_sizes`
+  allows; with 2 bytes the 7-bit lower address is the physical address' low 7 bits or 17,
+  common in IEC meters). A frame or packet
   for a logical device or physical address that is not ours gets no answer, like a real meter.
 * HDLC: one :class:`~meterreader.dlms.hdlc.HdlcLink` per server address in use, fed the frames
   the session's own reader found for it; one DlmsConnection per link, created when the link
@@ -33,7 +34,8 @@ frames to write, one HDLC frame or wrapper packet each, so that :mod:`.faults` c
 * Optional IEC 62056-21 mode E opening (HDLC only, :mod:`.server_sign_on`): ``/?!`` CR LF is
   answered with the identification message, the option select ``ACK 2 Z 2`` CR LF switches to
   HDLC at the acknowledged baud rate (:attr:`ClientSession.line_baud`); a client that starts
-  with HDLC directly is served too. Back to the sign-on: after DISC, on a new request line
+  with HDLC directly is served too, unless :attr:`ServerOptions.mode_e_only` (then HDLC before
+  the sign-on is ignored). Back to the sign-on: after DISC, on a new request line
   between HDLC frames (a client that left without DISC), and after the inactivity time-out.
 * Inactivity (HDLC): the media call ``session.idle(seconds)`` while the line is silent; after
   :attr:`ServerOptions.inactivity_timeout` the links are dropped (IEC 62056-46 inactivity
@@ -126,15 +128,28 @@ class ServerOptions:
         max_info_field_length_transmit=1024, max_info_field_length_receive=1024,
         window_size_transmit=7, window_size_receive=7))
     mode_e: bool = False
+    #: Mode E only: HDLC before the sign-on is ignored (implies ``mode_e``).
+    mode_e_only: bool = False
     identification: bytes = DEFAULT_IDENTIFICATION
     #: Seconds without a byte from the client after which an HDLC line drops its links and,
     #: with mode E, expects a new sign-on (IEC 62056-46 inactivity time-out); None = never.
     inactivity_timeout: float | None = DEFAULT_INACTIVITY_TIMEOUT
     #: Defect switches of the protocol side (names of :data:`.defects.DEFECTS`).
     defects: frozenset[str] = frozenset()
+    #: HDLC server address sizes (bytes) the meter answers; frames with another size: silence.
+    address_sizes: tuple[int, ...] = (1, 2, 4)
+    #: Wrapper port: bytes that are not a wrapper packet (an HDLC probe) are discarded without an
+    #: answer and the connection stays open; default: the meter closes the connection.
+    wrapper_only: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "defects", parse_defects(self.defects))
+        if self.mode_e_only:
+            object.__setattr__(self, "mode_e", True)
+        sizes = tuple(self.address_sizes)
+        if not sizes or any(size not in (1, 2, 4) for size in sizes):
+            raise ValueError(f"address_sizes must be among 1, 2 and 4, not {sizes!r}")
+        object.__setattr__(self, "address_sizes", sizes)
         timeout = self.inactivity_timeout
         if timeout is not None and (isinstance(timeout, bool)
                                     or not isinstance(timeout, (int, float)) or timeout <= 0):
@@ -183,6 +198,8 @@ class MeterServer:
     def hdlc_target(self, address: HdlcAddress) -> LogicalDevice | None:
         """The logical device an HDLC server address names, None when it is not ours."""
         physical = self.options.physical_address
+        if address.size not in self.options.address_sizes:
+            return None  # e.g. a 1-byte-addressing-only meter: other sizes get no answer
         if address.size == 2:  # 7-bit lower part: the physical address' low 7 bits, or 17
             ok = address.lower in (physical & 0x7F, TWO_BYTE_PHYSICAL_ADDRESS)
         else:  # size 1 carries the upper address only
@@ -358,7 +375,8 @@ class ClientSession:
         self.log = WireLog(server.logger, peer, server.known_secrets)
         self.closed = False
         self.sign_on = SignOn(server.options.mode_e and framing is Framing.HDLC,
-                              server.options.identification, self.log)
+                              server.options.identification, self.log,
+                              hdlc_direct=not server.options.mode_e_only)
         self.forget()
 
     def forget(self) -> None:
@@ -468,6 +486,10 @@ class ClientSession:
         try:
             packets = self._wrapper.feed(data)
         except DlmsError as exc:
+            if self.server.options.wrapper_only:  # silence; the next packet starts afresh
+                self.log.note("not a wrapper packet, discarded: %s", describe_error(exc))
+                self._wrapper = WrapperReader()
+                return []
             self.log.note("wrapper stream broken, closing: %s", describe_error(exc))
             self.closed = True
             return []

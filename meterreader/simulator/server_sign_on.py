@@ -3,7 +3,9 @@
 :class:`SignOn` holds the opening state of one client line. While :attr:`SignOn.active`, the
 request ``/?`` [address] ``!`` CR LF is answered with the identification message and the option
 select ``ACK 2 Z 2`` CR LF (V = '2', HDLC protocol procedure) switches to HDLC at baud rate Z
-(:attr:`SignOn.line_baud`); a client that starts with an HDLC frame straight away is served too.
+(:attr:`SignOn.line_baud`); a client that starts with an HDLC frame straight away is served too,
+unless ``hdlc_direct`` is False (a mode-E-only meter: everything before the option select that is
+not a sign-on line is ignored).
 
 In HDLC state, :meth:`SignOn.watch` looks for a new request line between frames: a client that
 went away without DISC and signs on again. The session then drops its links and calls
@@ -35,8 +37,10 @@ class SignOn:
     ``line_baud`` — the line speed expected now: 300 during the sign-on, then the acknowledged
     rate; None without mode E."""
 
-    def __init__(self, enabled: bool, identification: bytes, log: WireLog) -> None:
+    def __init__(self, enabled: bool, identification: bytes, log: WireLog, *,
+                 hdlc_direct: bool = True) -> None:
         self.enabled = enabled
+        self.hdlc_direct = hdlc_direct
         self.identification = identification
         self.log = log
         self.line_baud: int | None = SIGN_ON_BAUD if enabled else None
@@ -61,7 +65,7 @@ class SignOn:
     def feed(self, data: bytes, out: list[bytes]) -> bytes:
         """Consume sign-on bytes (answers appended to ``out``); return what follows them."""
         buf = self._buf + data
-        if not self._buf and buf[:1] == b"\x7e":  # no sign-on: plain HDLC
+        if self.hdlc_direct and not self._buf and buf[:1] == b"\x7e":  # no sign-on: HDLC
             self.active = False
             return bytes(buf)
         while True:
