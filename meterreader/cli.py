@@ -129,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_read_meter_parsers(sub)
     from meterreader.cli_conformance import add_parser as add_conformance_parser
     add_conformance_parser(sub)
+    from meterreader.cli_detect import add_parser as add_detect_parser
+    add_detect_parser(sub)
 
     decode = sub.add_parser(
         "decode", help="translate HDLC frames, wrapper packets, APDUs or A-XDR data given in hex",

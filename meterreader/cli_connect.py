@@ -23,7 +23,7 @@ __all__ = [
     "AUTH_MECHANISMS", "CIPHER_MODES", "EXIT_CODES_TEXT", "EXIT_CONNECTION", "EXIT_FAILURE",
     "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_REJECTED", "EXIT_SERVICE", "EXIT_USAGE", "Secrets",
     "UsageError", "add_connection_options", "build_settings", "build_transport", "failure",
-    "resolve_secrets", "tcp_address",
+    "resolve_secrets", "tcp_address", "DIAGNOSE_ENV", "TrafficTail", "diagnosis_lines",
 ]
 
 EXIT_OK = 0
@@ -290,23 +290,94 @@ def build_settings(args: argparse.Namespace, found: Secrets) -> Any:
 
 
 def build_transport(args: argparse.Namespace) -> Any:
-    """TcpTransport, SerialTransport or ModeETransport for the arguments."""
+    """TcpTransport, SerialTransport or ModeETransport for the arguments; what it sends and
+    receives is recorded (the last few KiB) for the diagnosis of a failed connect."""
     from meterreader.transport import ModeETransport, SerialTransport, TcpTransport
 
     try:
         if args.tcp is not None:
             host, port = args.tcp
-            return TcpTransport(host, port, connect_timeout=args.timeout)
-        if args.mode_e:
-            return ModeETransport(SerialTransport(args.serial), ack_baud=args.baud)
-        return SerialTransport(args.serial, baudrate=args.baud or 9600, parity=args.parity)
+            transport: Any = TcpTransport(host, port, connect_timeout=args.timeout)
+        elif args.mode_e:
+            transport = ModeETransport(SerialTransport(args.serial), ack_baud=args.baud)
+        else:
+            transport = SerialTransport(args.serial, baudrate=args.baud or 9600,
+                                        parity=args.parity)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    global _recorder
+    _recorder = TrafficTail(medium="tcp" if args.tcp is not None else "serial",
+                            framing="hdlc" if args.tcp is None or args.hdlc else "wrapper")
+    transport.on_traffic = _recorder
+    return transport
+
+
+# -- diagnosis of connect failures ----------------------------------------------------------------
+
+class TrafficTail:
+    """An ``on_traffic`` hook keeping the last :attr:`LIMIT` bytes each way (for
+    :func:`diagnosis_lines`); ``medium``/``framing`` tailor the diagnosis' wording."""
+
+    LIMIT = 4096
+
+    def __init__(self, *, medium: str = "serial", framing: str = "hdlc") -> None:
+        self.medium = medium
+        self.framing = framing
+        self.tx = b""
+        self.rx = b""
+
+    def __call__(self, direction: str, data: bytes) -> None:
+        if direction == "tx":
+            self.tx = (self.tx + data)[-self.LIMIT:]
+        else:
+            self.rx = (self.rx + data)[-self.LIMIT:]
+
+
+_recorder: TrafficTail | None = None
+#: Environment variable: "1" prints the diagnosis after a connect failure's message even when
+#: standard error is not a terminal, "0" never prints it.
+DIAGNOSE_ENV = "METERREADER_DIAGNOSE"
+
+
+def diagnosis_lines(exc: BaseException, traffic: TrafficTail | None = None) -> list[str]:
+    """The plain-language diagnosis of a failed connect (:func:`meterreader.finder.diagnose`)
+    from the error and the bytes ``traffic`` saw (default: those of the transport
+    :func:`build_transport` built last, which are then forgotten), as indented lines."""
+    from meterreader.finder import diagnose
+
+    global _recorder
+    if traffic is None:  # the last built transport's bytes, used once
+        traffic, _recorder = _recorder, None
+    rx = traffic.rx if traffic is not None else b""
+    tx = traffic.tx if traffic is not None else b""
+    try:
+        found = diagnose(exc, rx=rx, tx=tx, profile=traffic)
+    except Exception:  # noqa: BLE001 - a diagnosis must never hide the failure itself
+        return []
+    return [f"  {line}" for line in found.lines()]
+
+
+def _diagnose_enabled() -> bool:
+    """Diagnosis lines follow a connect failure unless METERREADER_DIAGNOSE=0 (scripts that
+    want the one-line message only)."""
+    return os.environ.get(DIAGNOSE_ENV, "").strip() != "0"
 
 
 # -- errors ---------------------------------------------------------------------------------------
 
 def failure(exc: BaseException) -> tuple[int, str]:
+    """Exit code and message for an exception of a meter command: one line; for a connection
+    failure (3) or a rejected association (4) followed by the diagnosis (what the bytes seen
+    mean, what to try) unless METERREADER_DIAGNOSE=0."""
+    code, message = _failure_line(exc)
+    if code in (EXIT_CONNECTION, EXIT_REJECTED) and _diagnose_enabled():
+        lines = diagnosis_lines(exc)
+        if lines:
+            message = "\n".join([message, *lines])
+    return code, message
+
+
+def _failure_line(exc: BaseException) -> tuple[int, str]:
     """Exit code and one-line message for an exception of a meter command."""
     from meterreader.client import (AccessDenied, AssociationRejected, Cancelled,
                                     ConnectionFailed, ConnectionLost, MeterNotAnswering,

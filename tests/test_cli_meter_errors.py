@@ -44,10 +44,13 @@ def run(*args: str, env: dict | None = None, stdin: str | None = None):
 
 
 def one_message(err: str, command: str = "read") -> str:
-    """The single line the CLI printed on standard error."""
-    assert err.endswith("\n") and err.count("\n") == 1, err
-    assert err.startswith(f"meterreader {command}: ")
-    return err
+    """The message line the CLI printed on standard error (a connect failure may be followed
+    by diagnosis lines, indented)."""
+    assert err.endswith("\n"), err
+    first, *rest = err.splitlines()
+    assert first.startswith(f"meterreader {command}: ")
+    assert all(not line or line.startswith(" ") for line in rest), err
+    return first + "\n"
 
 
 def tcp(meter, medium: str = "wrapper") -> list[str]:

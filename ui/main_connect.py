@@ -4,12 +4,14 @@ Reconnect, and loading the object list once per association (cached per meter se
 :class:`ConnectionController` owns the :class:`~ui.worker.ProtocolWorker` (and the in-process
 :class:`~ui.demo_meter.DemoMeter` when used) and updates the window's panes from the worker's
 signals. Failures never open a modal dialog: they show in the lost-link banner (with Reconnect)
-and in the status bar.
+and in the status bar; a failed connect also shows its diagnosis (from the exception and the
+frames traced during the attempt: what they mean and what to try next).
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -122,6 +124,9 @@ class ConnectionController(QObject):
         worker.connected.connect(self._on_connected)
         worker.disconnected.connect(self._on_disconnected)
         worker.link_lost.connect(self._on_link_lost)
+        self._connect_trace: deque[Any] = deque(maxlen=32)  # frames of the connect attempt
+        self._connecting: Any = None  # the profile being connected
+        worker.trace.connect(self._connect_trace.append)
 
     @property
     def profiles(self) -> Any:
@@ -226,13 +231,20 @@ class ConnectionController(QObject):
         w.banner.hide()
         w.status.showMessage(f"Connecting: {profile.describe()}…")
         w.browser.clear("Connecting…")
+        self._connect_trace.clear()
+        self._connecting = profile
         job = self.worker.connect_meter(profile)
         return self._track(job, lambda _info: None, self._connect_failed)
 
     def _connect_failed(self, error: object) -> None:
+        from meterreader.client import Cancelled
+        from ui.finder_dialog import diagnose_failure
         text = f"Could not connect: {error}"
-        self.window.banner.show_message(text)
-        self.window.status.showMessage(text, 15_000)
+        diagnosis = None
+        if isinstance(error, BaseException) and not isinstance(error, Cancelled):
+            diagnosis = diagnose_failure(error, self._connect_trace, self._connecting)
+        self.window.banner.show_message(text, diagnosis)
+        self.window.status.show_failure(text, diagnosis)
         self.window.browser.clear("Not connected")
         self.window.update_actions()
 

@@ -4,7 +4,8 @@
 (``connected``), the association, the negotiated PDU size and HDLC window/information field, the
 byte and frame counters and the elapsed time of the last operation (``stats``), and a progress bar
 for long reads (``progress``/``busy_changed``). :class:`LinkBanner` is the strip above the panes
-that says the link was lost and offers Reconnect. Text helpers are plain functions (tested alone).
+that says the link was lost (or that a connect failed, with the diagnosis: what the bytes seen
+mean and what to try next) and offers Reconnect. Text helpers are plain functions (tested alone).
 """
 
 from __future__ import annotations
@@ -123,6 +124,15 @@ class StatusBar(QStatusBar):
         if reason and reason != "Not connected":
             self.showMessage(reason, 10_000)
 
+    def show_failure(self, text: str, diagnosis: Any = None, timeout_ms: int = 15_000) -> None:
+        """A failed connect: ``text`` and the diagnosis title as the message, the whole
+        diagnosis (explanation and next steps) as the connection field's tooltip."""
+        title = getattr(diagnosis, "title", "") if diagnosis is not None else ""
+        self.showMessage(f"{text} — {title}" if title else text, timeout_ms)
+        if diagnosis is not None:
+            from ui.finder_dialog import diagnosis_text
+            self.connection_label.setToolTip(f"{text}\n\n{diagnosis_text(diagnosis)}")
+
     def set_stats(self, stats: Any) -> None:
         """From worker.stats (SessionStats)."""
         self.counters_label.setText(counters_text(stats))
@@ -177,12 +187,30 @@ class LinkBanner(QFrame):
         layout.addWidget(self.label, 1)
         layout.addWidget(self.reconnect_button)
         layout.addWidget(close)
+        self.diagnosis: Any = None
+        self._text = ""
         self.hide()
 
-    def show_message(self, text: str) -> None:
-        self.label.setText(text)
+    def show_message(self, text: str, diagnosis: Any = None) -> None:
+        """Show ``text``; with a ``diagnosis`` (a :class:`meterreader.finder.Diagnosis`) also its
+        title, explanation and next steps."""
+        self.diagnosis = diagnosis
+        self._text = text
+        if diagnosis is None:
+            self.label.setTextFormat(Qt.TextFormat.PlainText)
+            self.label.setText(text)
+        else:
+            from ui.finder_dialog import diagnosis_html
+            self.label.setTextFormat(Qt.TextFormat.RichText)
+            self.label.setText(diagnosis_html(diagnosis, lead=text))
         self.show()
 
     @property
     def message(self) -> str:
-        return self.label.text() if self.isVisible() else ""
+        """The plain text shown (the diagnosis as lines after the message); "" when hidden."""
+        if not self.isVisible():
+            return ""
+        if self.diagnosis is None:
+            return self._text
+        from ui.finder_dialog import diagnosis_text
+        return f"{self._text}\n{diagnosis_text(self.diagnosis)}"

@@ -5,7 +5,9 @@
 and shows the errors of ``ConnectionProfile.validate()`` in place (red border, tooltip, text
 under the field); a page with errors keeps Next/Finish disabled. "Test connection" connects and
 releases on a throw-away :class:`~ui.worker.ProtocolWorker` thread, so the wizard stays usable
-and the test can be cancelled. On Finish the profile is saved to the :class:`ProfileStore`
+and the test can be cancelled; a failure shows with its diagnosis (what the bytes seen mean and
+what to try next). "Detect…" on the medium page opens the :class:`~ui.finder_dialog.FinderDialog`
+for the chosen port; "Use these settings" there fills the fields. On Finish the profile is saved to the :class:`ProfileStore`
 (secrets only when the user ticked "Remember secrets"); :meth:`ConnectionWizard.profile` returns
 it.
 """
@@ -15,19 +17,20 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
                                QPushButton, QVBoxLayout, QWidget, QWizard)
 
 import ui.pyside_fixes  # noqa: F401 - PySide6 6.12 on CPython 3.11 drops None/True references
-from meterreader.client import Cancelled
 from meterreader.client.profile import SECRET_FIELDS, ConnectionProfile, preset_values
 from meterreader.client.settings import Framing
 from meterreader.india.associations import association_by_name
+from ui.finder_dialog import FinderDialog, adopt_found, diagnosis_html
 from ui.profile_store import ProfileStore
 from ui.wizard_pages import (INVALID_STYLE, AddressingPage, FieldPage, MediumPage, field_label,
                              secret_text)
 from ui.wizard_security import MECHANISM_CHOICES, SecurityPage
+from ui.wizard_tester import ConnectionTester, describe_connected
 
 __all__ = ["ConnectionTester", "ConnectionWizard", "SummaryPage", "describe_connected"]
 
@@ -44,118 +47,9 @@ RESULT_STYLES = {
     "cancelled": f"QLabel {{ border: 1px solid palette(mid); {_BOX} }}",
     "": f"QLabel {{ border: 1px solid transparent; {_BOX} color: palette(placeholder-text); }}",
 }
+#: The fields a search needs: "Detect…" stays disabled while one of them is invalid.
+_DETECT_FIELDS = ("medium", "host", "port", "serial_port")
 _MECHANISM_TEXT = {int(value): text for text, value in MECHANISM_CHOICES}
-
-
-def describe_connected(info: Any) -> str:
-    """"Connected: <profile> (PDU n, window w)" from a worker ``ConnectedInfo``."""
-    negotiated = dict(getattr(info, "negotiated", None) or {})
-    what = getattr(info, "profile_description", "") or "meter"
-    association = getattr(info, "association", "")
-    if association and association not in what:
-        what = f"{what}, {association}"
-    extras = []
-    if negotiated.get("max_pdu_size") is not None:
-        extras.append(f"PDU {negotiated['max_pdu_size']}")
-    windows = [negotiated.get(k) for k in ("window_tx", "window_rx")]
-    if any(w is not None for w in windows):  # HDLC only: the wrapper has no window
-        tx, rx = windows
-        extras.append(f"window {tx}" if tx == rx or rx is None
-                      else f"window {rx}" if tx is None else f"window {tx}/{rx}")
-    return f"Connected: {what}" + (f" ({', '.join(extras)})" if extras else "")
-
-
-def _default_worker_factory() -> Any:
-    from ui.worker import ProtocolWorker  # imported late: the worker pulls in the session stack
-    return ProtocolWorker()
-
-
-class ConnectionTester(QObject):
-    """Connect + release once on a throw-away worker thread; reports through ``result``.
-
-    ``result(state, text)``: state "busy", "ok", "error" or "cancelled". ``running_changed``
-    when a test starts and when its worker thread has ended (after the release). Nothing here
-    waits on the GUI thread except :meth:`shutdown` (the wizard closing), after a cancel."""
-
-    result = Signal(str, str)
-    running_changed = Signal(bool)
-
-    def __init__(self, worker_factory: Callable[[], Any] | None = None,
-                 parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._factory = worker_factory or _default_worker_factory
-        self._worker: Any = None  # the test in progress
-        self._retiring: list[Any] = []  # workers releasing and ending their thread
-        self._cancelled = False
-
-    @property
-    def running(self) -> bool:
-        """A test is in progress or its worker thread is still ending."""
-        return self._worker is not None or bool(self._retiring)
-
-    def start(self, profile: ConnectionProfile) -> None:
-        if self.running:
-            return
-        self._cancelled = False
-        worker = self._factory()
-        worker.start()
-        self._worker = worker
-        self.running_changed.emit(True)
-        self.result.emit("busy", f"Connecting to {profile.describe()} …")
-        job = worker.connect_meter(profile)
-        job.finished.connect(self._connected)
-        job.failed.connect(self._failed)
-
-    def cancel(self) -> None:
-        """Stop the running test (the connect job then fails with Cancelled)."""
-        if self._worker is not None:
-            self._cancelled = True
-            self.result.emit("busy", "Cancelling …")
-            self._worker.cancel()
-
-    def shutdown(self, timeout: float = 2.0) -> None:
-        """Cancel, release and end every worker thread now (the wizard is closing)."""
-        workers = [w for w in (self._worker, *self._retiring) if w is not None]
-        was_running = self.running
-        self._worker, self._retiring = None, []
-        for worker in workers:
-            worker.cancel()
-            worker.stop(timeout=timeout)
-        if was_running:
-            self.running_changed.emit(False)
-
-    def _connected(self, info: Any) -> None:
-        if self._worker is not None:
-            self.result.emit("ok", describe_connected(info))
-            self._retire()  # stop() releases the association (RLRQ/DISC) on the worker thread
-
-    def _failed(self, exc: BaseException) -> None:
-        if self._worker is None:
-            return
-        if self._cancelled or isinstance(exc, Cancelled):
-            self.result.emit("cancelled", "Test cancelled.")
-        else:
-            self.result.emit("error", str(exc) or type(exc).__name__)
-        self._retire()
-
-    def _retire(self) -> None:
-        """Let the worker release and end its thread without waiting for it here."""
-        worker, self._worker = self._worker, None
-        self._retiring.append(worker)
-        worker.stop(timeout=2.0, wait=False)
-        thread = worker.worker_thread
-        if thread is not None:
-            thread.finished.connect(self._reap, Qt.ConnectionType.QueuedConnection)
-        self._reap()
-
-    def _reap(self) -> None:
-        """Forget the workers whose thread has ended; report when none is left."""
-        if not self._retiring:
-            return
-        self._retiring = [w for w in self._retiring if w.worker_thread is not None
-                          and not w.worker_thread.isFinished()]
-        if not self.running:
-            self.running_changed.emit(False)
 
 
 class SummaryPage(FieldPage):
@@ -182,7 +76,9 @@ class SummaryPage(FieldPage):
         self.cancel_test_button = QPushButton("Cancel test")
         self.cancel_test_button.setEnabled(False)
         self.result_label = QLabel()
+        self.result_label.setObjectName("testResult")
         self.result_label.setWordWrap(True)
+        self.diagnosis: Any = None  # the Diagnosis of the last failed test
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.show_result("", "Not tested yet.")
 
@@ -220,10 +116,17 @@ class SummaryPage(FieldPage):
     def isComplete(self) -> bool:  # noqa: N802 (Qt override)
         return not self.all_errors
 
-    def show_result(self, state: str, text: str) -> None:
+    def show_result(self, state: str, text: str, diagnosis: Any = None) -> None:
         """Show the test result ``text``; ``state`` ("ok", "error", "busy", "cancelled", "")
-        picks the colours and is kept in the label's ``state`` property."""
-        self.result_label.setText(text)
+        picks the colours and is kept in the label's ``state`` property. A ``diagnosis`` (of a
+        failure) adds its title, explanation and next steps under the text."""
+        self.diagnosis = diagnosis
+        if diagnosis is not None:
+            self.result_label.setTextFormat(Qt.TextFormat.RichText)
+            self.result_label.setText(diagnosis_html(diagnosis, lead=text))
+        else:
+            self.result_label.setTextFormat(Qt.TextFormat.PlainText)
+            self.result_label.setText(text)
         self.result_label.setProperty("state", state)
         self.result_label.setStyleSheet(RESULT_STYLES.get(state, RESULT_STYLES[""]))
 
@@ -288,6 +191,10 @@ class ConnectionWizard(QWizard):
         self.summary_page.cancel_test_button.clicked.connect(self.tester.cancel)
         self.medium_page.profile_combo.activated.connect(self._saved_profile_chosen)
         self.medium_page.delete_button.clicked.connect(self._delete_saved_profile)
+        self.medium_page.detect_button.clicked.connect(self.detect)
+        self.finder: FinderDialog | None = None
+        #: Extra FinderDialog arguments (``budget_s``, ``serial_factory``, ``search``).
+        self.finder_options: dict[str, Any] = {}
 
         self._fill_saved_profiles(self._base.name if initial is not None else None)
         self.load_profile(self._base, remember=(initial is not None
@@ -396,6 +303,8 @@ class ConnectionWizard(QWizard):
         if not self.tester.running:
             summary.show_result("", "Not tested yet.")
         summary.test_button.setEnabled(self._testable() and not self.tester.running)
+        self.medium_page.detect_button.setEnabled(
+            profile is not None and not set(errors) & set(_DETECT_FIELDS))
 
     # -- saved profiles --------------------------------------------------------------------------
 
@@ -455,6 +364,28 @@ class ConnectionWizard(QWizard):
         self.summary_page.test_button.setEnabled(not running and self._testable())
         self.summary_page.cancel_test_button.setEnabled(running)
 
+    # -- detect -----------------------------------------------------------------------------------
+
+    def detect(self) -> FinderDialog | None:
+        """Open the finder for the chosen serial port or TCP host:port and start searching."""
+        profile = self._draft
+        if profile is None or set(self.errors) & set(_DETECT_FIELDS):
+            return None
+        if self.finder is not None:
+            self.finder.close()
+        dialog = FinderDialog(self, profile=profile, **self.finder_options)
+        dialog.settings_chosen.connect(self.use_found)
+        dialog.open()
+        dialog.start()
+        self.finder = dialog
+        return dialog
+
+    def use_found(self, found: ConnectionProfile) -> None:
+        """Fill the medium and address fields from a profile the finder found (association,
+        client SAP, security and name stay as they are)."""
+        base = self._draft or self._base
+        self.load_profile(adopt_found(base, found), remember=self.remember_secrets)
+
     # -- finishing -------------------------------------------------------------------------------
 
     def accept(self) -> None:
@@ -474,5 +405,7 @@ class ConnectionWizard(QWizard):
 
     def done(self, result: int) -> None:
         self.tester.shutdown()
+        if self.finder is not None:
+            self.finder.shutdown()
         super().done(result)
 

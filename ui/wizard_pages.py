@@ -229,10 +229,15 @@ class MediumPage(FieldPage):
         self.medium_group = QButtonGroup(self)
         self.medium_group.addButton(self.serial_radio)
         self.medium_group.addButton(self.tcp_radio)
+        self.detect_button = QPushButton("Detect…")
+        self.detect_button.setObjectName("detectButton")
+        self.detect_button.setToolTip("Find the framing, baud rate and addresses of the meter "
+                                      "on this serial port or TCP port (public client)")
         radios = QHBoxLayout()
         radios.addWidget(self.serial_radio)
         radios.addWidget(self.tcp_radio)
         radios.addStretch(1)
+        radios.addWidget(self.detect_button)
 
         self.port_combo = QComboBox()
         self.port_combo.setEditable(True)

@@ -1,0 +1,203 @@
+"""Diagnoses built from constructed byte traces (no meter): each failure the issue lists — silence,
+noise, a 7E1 line read as 8N1, an IEC 62056-21 identification, DM, FRMR, an AARE rejection with
+its diagnostic, an ExceptionResponse — and the answer classification under them."""
+
+from __future__ import annotations
+
+import pytest
+
+from meterreader.client.errors import AssociationRejected, MeterNotAnswering
+from meterreader.dlms.acse import (AARE, AcseServiceUserDiagnostic, ApplicationContextName,
+                                   AssociationResult)
+from meterreader.dlms.connection_events import AssociationRejected as RejectedEvent
+from meterreader.dlms.hdlc import FrameType, HdlcAddress, HdlcFrame, encode_frame
+from meterreader.dlms.hdlc.link import LLC_RESPONSE
+from meterreader.dlms.wrapper import WrapperFrame
+from meterreader.dlms.xdlms import ExceptionResponse, ServiceError, StateError
+from meterreader.finder import AnswerKind, Attempt, classify_answer, diagnose, diagnose_attempts
+from meterreader.finder.probe import snrm_frame, wrapper_aarq
+from meterreader.transport.base import Cancelled, ConnectionFailed, ConnectionLost
+
+CLIENT = HdlcAddress.client(16)
+SERVER = HdlcAddress.server(1, 256, size=4)
+# Published vector (shared/vectors): the UA of a 2-byte-addressed meter.
+UA = bytes.fromhex("7EA01F21022373E6C781801205019A06019A070400000001080400000001CCA27E")
+IDENT = b"/ABC5\\2MR1234\r\n"
+
+
+def reply(frame_type: FrameType, info: bytes = b"") -> bytes:
+    return encode_frame(HdlcFrame(destination=CLIENT, source=SERVER, frame_type=frame_type,
+                                  poll_final=True, info=info))
+
+
+def i_frame(apdu: bytes) -> bytes:
+    return reply(FrameType.I, LLC_RESPONSE + apdu)
+
+
+def as_7e1_read_8n1(data: bytes) -> bytes:
+    """What an 8N1 receiver reads from a 7E1 sender: bit 8 is the even-parity bit."""
+    return bytes((b & 0x7F) | ((bin(b & 0x7F).count("1") & 1) << 7) for b in data)
+
+
+def aare(diagnostic: AcseServiceUserDiagnostic,
+         result: AssociationResult = AssociationResult.REJECTED_PERMANENT) -> bytes:
+    return AARE(application_context_name=ApplicationContextName.LN, result=result,
+                result_source_diagnostic=diagnostic).encode()
+
+
+def wrapped(apdu: bytes) -> bytes:
+    return WrapperFrame(source_wport=1, destination_wport=16, data=apdu).encode()
+
+
+EXCEPTION = ExceptionResponse(state_error=StateError.SERVICE_NOT_ALLOWED,
+                              service_error=ServiceError.SERVICE_NOT_SUPPORTED).encode()
+
+
+# -- classification ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("data, kind", [
+    (b"", AnswerKind.SILENCE),
+    (UA, AnswerKind.UA),
+    (b"\x00\x13" + UA + b"\x7e", AnswerKind.UA),  # noise before the frame is skipped
+    (reply(FrameType.DM), AnswerKind.DM),
+    (reply(FrameType.FRMR, b"\x93\x00\x01"), AnswerKind.FRMR),
+    (i_frame(EXCEPTION), AnswerKind.OTHER_FRAME),
+    (bytes(range(0x80, 0xA0)), AnswerKind.GARBAGE),
+    (UA[:-3] + b"\x00\x00\x7e", AnswerKind.GARBAGE),  # bad FCS: not a frame
+    (wrapped(aare(AcseServiceUserDiagnostic.NULL, AssociationResult.ACCEPTED)),
+     AnswerKind.WRAPPER),
+    (IDENT, AnswerKind.MODE_E_IDENT),
+    (as_7e1_read_8n1(IDENT), AnswerKind.MODE_E_IDENT),
+])
+def test_classify_answer(data, kind):
+    assert classify_answer(data) is kind
+
+
+def test_probes_are_the_standard_bytes():
+    # SNRM without information field from client 16 (0x21) to 1/256 4-byte (00 02 02 01).
+    frame = snrm_frame(SERVER)
+    assert frame[:3] == bytes.fromhex("7EA00A") and frame[-1] == 0x7E
+    assert frame[3:8] == bytes.fromhex("0002040121") and frame[8] == 0x93
+    # Published vector (shared/vectors): SNRM from 16 to 1/17 (2-byte), no parameters.
+    assert snrm_frame(HdlcAddress.server(1, 17, size=2)) == bytes.fromhex("7EA00802232193BD647E")
+    packet = wrapper_aarq(1, 16)
+    assert packet[:6] == bytes.fromhex("000100100001") and packet[8] == 0x60
+
+
+# -- diagnoses from traces --------------------------------------------------------------------------
+
+def test_nothing_received_is_no_answer_with_cable_steps():
+    d = diagnose(MeterNotAnswering("no answer", timeout=1, retries=3))
+    assert d.code == "no-answer" and d.evidence == ""
+    steps = " ".join(d.next_steps)
+    assert "cable" in steps and "probe" in steps and "baud" in steps
+
+
+def test_noise_is_garbage_baud_or_parity():
+    noise = bytes([0x00, 0xF8, 0x80, 0x78, 0x00, 0xE0, 0xFE, 0x00] * 3)
+    d = diagnose(MeterNotAnswering("x", timeout=1, retries=3), rx=noise)
+    assert d.code == "garbage" and "baud" in d.title
+    assert any("mode E" in s for s in d.next_steps)
+    assert d.evidence.startswith("00 F8 80 78")
+
+
+def test_7e1_meter_read_as_8n1_is_a_parity_mismatch():
+    d = diagnose(None, rx=as_7e1_read_8n1(UA))
+    assert d.code == "garbage" and "parity" in d.title and "7E1" in d.explanation
+
+
+def test_identification_means_mode_e_needed():
+    d = diagnose(MeterNotAnswering("x", timeout=1, retries=3), rx=as_7e1_read_8n1(IDENT))
+    assert d.code == "mode-e-needed" and any("--mode-e" in s for s in d.next_steps)
+
+
+def test_dm_means_address_or_busy():
+    d = diagnose(ConnectionFailed("the meter answered the SNRM with DM"), rx=reply(FrameType.DM))
+    assert d.code == "dm" and "DM" in d.title
+    steps = " ".join(d.next_steps)
+    assert "server address" in steps and "another program" in steps
+
+
+def test_frmr_means_parameters_rejected():
+    d = diagnose(None, rx=reply(FrameType.FRMR, b"\x93\x00\x01"))
+    assert d.code == "frmr" and any("parameters" in s for s in d.next_steps)
+
+
+def test_dm_from_the_session_message_alone():
+    d = diagnose(ConnectionLost("the meter ended the HDLC link with DM"))
+    assert d.code == "dm"
+
+
+@pytest.mark.parametrize("diagnostic, code, words", [
+    (AcseServiceUserDiagnostic.AUTHENTICATION_FAILURE, "wrong-password", "password"),
+    (AcseServiceUserDiagnostic.AUTHENTICATION_REQUIRED, "wrong-client", "client SAP"),
+    (AcseServiceUserDiagnostic.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED, "context-not-supported",
+     "ciphering"),
+    (AcseServiceUserDiagnostic.NO_REASON_GIVEN, "aare-rejected", "client SAP"),
+])
+@pytest.mark.parametrize("framing", ["hdlc", "wrapper"])
+def test_aare_rejection_from_the_bytes(diagnostic, code, words, framing):
+    apdu = aare(diagnostic)
+    rx = i_frame(apdu) if framing == "hdlc" else wrapped(apdu)
+    d = diagnose(None, rx=rx)
+    assert d.code == code
+    assert words in " ".join((d.explanation,) + d.next_steps)
+
+
+def test_aare_rejection_from_the_error_alone():
+    event = RejectedEvent(result=AssociationResult.REJECTED_PERMANENT,
+                          diagnostic=AcseServiceUserDiagnostic.AUTHENTICATION_FAILURE,
+                          reason_text="authentication failure")
+    assert diagnose(AssociationRejected(event)).code == "wrong-password"
+
+
+def test_exception_response_to_the_aarq():
+    d = diagnose(None, rx=i_frame(EXCEPTION))
+    assert d.code == "exception-response" and "service" in d.explanation
+    event = RejectedEvent(result=AssociationResult.REJECTED_PERMANENT, diagnostic=None,
+                          reason_text="the meter answered the AARQ with an error: x")
+    assert diagnose(AssociationRejected(event), rx=wrapped(EXCEPTION)).code == \
+        "exception-response"
+
+
+@pytest.mark.parametrize("message, code", [
+    ("TCP h:1: connection refused", "refused"),
+    ("serial COM9: no such port", "no-port"),
+    ("serial COM9: port busy (in use by another program)", "port-busy"),
+])
+def test_open_failures(message, code):
+    assert diagnose(ConnectionFailed(message)).code == code
+
+
+def test_cancelled_and_timeout_after_answers():
+    assert diagnose(Cancelled("x")).code == "cancelled"
+    d = diagnose(MeterNotAnswering("x", timeout=1, retries=3), rx=UA)
+    assert d.code == "timeout"
+
+
+def test_evidence_quotes_only_what_the_meter_sent():
+    secret = b"S3cretPw"
+    tx = wrapped(b"\x60\x36" + secret)
+    d = diagnose(MeterNotAnswering("x", timeout=1, retries=0), tx=tx, rx=b"\x01\x02")
+    assert "S3cretPw".encode().hex(" ").upper() not in d.text() and "S3cretPw" not in d.text()
+    long = diagnose(None, rx=bytes(100)).evidence
+    assert long.endswith("(100 bytes)")
+
+
+def test_diagnose_attempts_prefers_the_most_telling_answer():
+    def attempt(rx: bytes, **settings) -> Attempt:
+        return Attempt(description="x", medium="serial", settings=settings,
+                       answer=classify_answer(rx), rx=rx)
+
+    silent = [attempt(b"") for _ in range(3)]
+    assert diagnose_attempts(silent).code == "no-answer"
+    assert "3 attempts" in diagnose_attempts(silent).explanation
+    assert diagnose_attempts(silent + [attempt(bytes(range(0x80, 0x90)))]).code == "garbage"
+    assert diagnose_attempts(silent + [attempt(reply(FrameType.DM)),
+                                       attempt(bytes(range(0x80, 0x90)))]).code == "dm"
+    rejected = attempt(i_frame(aare(AcseServiceUserDiagnostic.AUTHENTICATION_FAILURE)))
+    assert diagnose_attempts([attempt(reply(FrameType.DM)), rejected]).code == "wrong-password"
+    signed_on = attempt(IDENT, mode_e=True)
+    d = diagnose_attempts([signed_on] + silent)
+    assert d.code == "no-answer" and "mode E" in d.title
+    assert diagnose_attempts([]).code == "no-answer"
