@@ -302,6 +302,11 @@ def _container_decoder(tag: DataTag) -> Decoder:
         if depth > MAX_DEPTH:
             raise _too_deep(buf, pos)
         count, pos = _length(buf, pos, end)
+        if tag == DataTag.ARRAY and count >= _FAST_MIN_ELEMENTS:
+            # Same Data, faster: elements sharing one byte layout are unpacked in one go.
+            from meterreader.dlms.axdr_fast import decode_array_elements
+            elements, pos = decode_array_elements(buf, pos, end, depth, count)
+            return Data(tag, elements), pos
         items: list[Data] = []  # grown as elements arrive: the count is never trusted
         append = items.append
         decoders = _DECODERS
@@ -315,6 +320,9 @@ def _container_decoder(tag: DataTag) -> Decoder:
             append(item)
         return Data(tag, tuple(items)), pos
     return decode
+
+
+_FAST_MIN_ELEMENTS = 4  # shorter arrays: the per-element loop is quicker than a layout check
 
 
 def _decode_compact_array(buf: Any, pos: int, end: int, depth: int) -> tuple[Data, int]:
