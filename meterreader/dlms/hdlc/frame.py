@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum, IntEnum, unique
+from functools import lru_cache
 from typing import TypeAlias
 
 from meterreader.dlms.errors import DecodeError, LocalProtocolError, Reason, RemoteProtocolError
@@ -130,7 +131,8 @@ class HdlcAddress:
         return str(self.upper) if self.lower is None else f"{self.upper}/{self.lower}"
 
 
-def _address_from_values(values: list[int]) -> HdlcAddress:
+@lru_cache(maxsize=256)  # a link uses two or three addresses; bounded against hostile input
+def _address_from_values(values: tuple[int, ...]) -> HdlcAddress:
     if len(values) == 1:
         return HdlcAddress(upper=values[0])
     if len(values) == 2:
@@ -165,6 +167,18 @@ def decode_control(value: int) -> tuple[FrameType, bool, int, int]:
         raise DecodeError(f"unsupported HDLC control field 0x{value:02X}", data=bytes((value,)),
                           reason=Reason.BAD_CONTROL)
     return kind, poll_final, 0, n_r
+
+
+def _control_or_error(value: int) -> tuple[FrameType, bool, int, int] | DecodeError:
+    try:
+        return decode_control(value)
+    except DecodeError as exc:
+        return exc
+
+
+#: decode_control of every byte, computed once (the frame scanner's per-frame lookup).
+_CONTROLS: tuple[tuple[FrameType, bool, int, int] | DecodeError, ...] = tuple(
+    _control_or_error(v) for v in range(256))
 
 
 # -- frames ----------------------------------------------------------------------------------------
@@ -266,7 +280,7 @@ def _scan(buf: bytes | bytearray | memoryview, start: int, max_length: int
                 return fail(Reason.BAD_ADDRESS, "HDLC address field longer than 4 bytes", pos - 1)
         if len(values) == 3:
             return fail(Reason.BAD_ADDRESS, "HDLC address field of 3 bytes", pos - 1)
-        addresses.append(_address_from_values(values))
+        addresses.append(_address_from_values(tuple(values)))
     control_at = pos
     header_end = pos + 1  # first byte after the control field
     info_room = frame_end - 2 - header_end  # bytes between control and FCS
@@ -286,17 +300,36 @@ def _scan(buf: bytes | bytearray | memoryview, start: int, max_length: int
                     frame_end)
     if crc16(buf[start + 1:frame_end - 2]) != buf[frame_end - 2] | (buf[frame_end - 1] << 8):
         return fail(Reason.BAD_FCS, "HDLC frame check sequence mismatch", frame_end - 2, frame_end)
-    try:
-        frame_type, poll_final, n_s, n_r = decode_control(buf[control_at])
-    except DecodeError as exc:
-        return fail(Reason.BAD_CONTROL, exc.message, control_at, frame_end)
+    control = _CONTROLS[buf[control_at]]
+    if isinstance(control, DecodeError):
+        return fail(Reason.BAD_CONTROL, control.message, control_at, frame_end)
+    frame_type, poll_final, n_s, n_r = control
     info = bytes(buf[header_end + 2:frame_end - 2]) if info_room else b""
     if info and frame_type in _NO_INFO:
         return fail(Reason.BAD_LENGTH, f"{frame_type.name} frame carries an information field",
                     header_end, frame_end)
-    return HdlcFrame(destination=addresses[0], source=addresses[1], frame_type=frame_type,
-                     poll_final=poll_final, n_s=n_s, n_r=n_r,
-                     segmented=bool(first & _SEGMENTATION_BIT), info=info), frame_end
+    return _decoded_frame(addresses[0], addresses[1], frame_type, poll_final, n_s, n_r,
+                          bool(first & _SEGMENTATION_BIT), info), frame_end
+
+
+_set = object.__setattr__
+
+
+def _decoded_frame(destination: HdlcAddress, source: HdlcAddress, frame_type: FrameType,
+                   poll_final: bool, n_s: int, n_r: int, segmented: bool, info: bytes
+                   ) -> HdlcFrame:
+    """An HdlcFrame from fields the scanner has already checked (decode_control gives N(S)
+    and N(R) only where the type carries them): skips __post_init__, a fifth of the scan."""
+    frame = object.__new__(HdlcFrame)
+    _set(frame, "destination", destination)
+    _set(frame, "source", source)
+    _set(frame, "frame_type", frame_type)
+    _set(frame, "poll_final", poll_final)
+    _set(frame, "n_s", n_s)
+    _set(frame, "n_r", n_r)
+    _set(frame, "segmented", segmented)
+    _set(frame, "info", info)
+    return frame
 
 
 def _fail(buf: bytes | bytearray | memoryview, start: int, end: int, reason: Reason, message: str,
