@@ -3,7 +3,8 @@ write the report (JSON, XLSX, PDF).
 
 Connection options are the shared ones of :mod:`meterreader.cli_connect`; the checks choose
 their associations themselves (PC, MR with ``--password``, US with ``--key``; the IS 15959 default
-secrets when not given). One line per check goes to standard error as it finishes. Exit status 6
+secrets when not given; ``--no-mr``/``--no-us`` when a secret is not available: the checks that
+need it are skipped). One line per check goes to standard error as it finishes. Exit status 6
 when any check fails (or cannot be decided), 0 when all pass or are skipped; a meter that cannot
 be reached at all gives the usual connection/association exit codes.
 """
@@ -107,14 +108,22 @@ def run_from_args(args: argparse.Namespace) -> int:
     command = "meterreader conformance"
     if "pdf" in args.format and not pdf_available():
         raise UsageError("--format pdf needs the GUI package (ui.conformance_pdf); use json,xlsx")
+    left_out = {"mr": args.no_mr, "us": args.no_us}
+    for association, secret in (("mr", "password"), ("us", "key")):
+        if left_out[association] and getattr(args, secret, None) is not None:
+            raise UsageError(f"--no-{association} and --{secret} exclude each other")
     found = resolve_secrets(args)
     masked = found.revealed()
     profile = profile_from_args(args, found)
+    if left_out.get(profile.association):
+        raise UsageError(f"--no-{profile.association}: the connection options choose the "
+                         f"{profile.association.upper()} association itself")
     target = ConformanceTarget(
         profile=profile,
-        mr_password=found.password if found.password is not None
+        mr_password=None if args.no_mr else found.password if found.password is not None
         else SecretBytes(DEFAULT_LLS_PASSWORD),
-        us_key=found.key if found.key is not None else SecretBytes(DEFAULT_HLS_KEY),
+        us_key=None if args.no_us else found.key if found.key is not None
+        else SecretBytes(DEFAULT_HLS_KEY),
         settings={"close_timeout": min(2.0, args.timeout)})
     try:
         plan = plan_checks(target, args.category, check_ids=args.check,
@@ -173,7 +182,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
             "secrets and unknown clients refused), object lists and access rights against the "
             "IS 15959 catalogue of the category, data types, scalers, profiles, event codes, "
             "clock, HDLC negative cases (HDLC links only) and block transfer. MR and US use "
-            "--password and --key (default: the IS 15959 defaults). One line per check on "
+            "--password and --key (default: the IS 15959 defaults); --no-mr / --no-us leave "
+            "an association out (its checks are skipped). One line per check on "
             "standard error; the report goes to --out as JSON/XLSX (PDF with the GUI "
             "installed).", 79),
         epilog="example:\n  meterreader conformance --tcp 127.0.0.1:4059 --category C "
@@ -188,6 +198,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                        help="run only this check (repeatable; default all)")
     bench.add_argument("--allow-md-reset", action="store_true",
                        help="allow the checks that change the meter (MD reset → billing count)")
+    bench.add_argument("--no-mr", action="store_true",
+                       help="the meter reader (MR, LLS) password is not available: skip the "
+                            "checks that need the MR association")
+    bench.add_argument("--no-us", action="store_true",
+                       help="the utility settings (US, HLS) key is not available: skip the "
+                            "checks that need the US association")
     bench.add_argument("--out", default=".", metavar="DIR",
                        help="directory of the report files (default: current directory)")
     bench.add_argument("--format", type=_formats, default=("json", "xlsx"),

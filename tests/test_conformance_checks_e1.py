@@ -26,6 +26,13 @@ E1_DEFECTS = {"missing-object": "object-list",
               "wrong-access": "access-enforced",
               "wrong-type": "data-types"}
 
+#: Defects that make one E1 check fail but cannot share a meter with the ones above (MR refused;
+#: the clock declared otherwise), and the E1 checks each leaves undecided (ERROR).
+E1_OWN_DEFECTS = {"reject-correct-secret": "assoc-accept-mr",
+                  "wrong-declared-access": "access-declared"}
+E1_ERRORS = {"reject-correct-secret": ["object-list", "access-declared", "access-enforced",
+                                       "data-types"]}
+
 HAS_DEFECTS = "defects" in inspect.signature(SimulatedMeter.__init__).parameters
 
 
@@ -63,14 +70,15 @@ def _defect_cases():
         return [pytest.param("-", None, marks=pytest.mark.skip(
             reason="SimulatedMeter(defects=...) not available yet"))]
     from meterreader.simulator.defects import DEFECTS
-    return [pytest.param(name, E1_DEFECTS.get(name), id=name) for name in DEFECTS]
+    expected = {**E1_DEFECTS, **E1_OWN_DEFECTS}
+    return [pytest.param(name, expected.get(name), id=name) for name in DEFECTS]
 
 
 @pytest.mark.parametrize(("defect", "check_id"), _defect_cases())
 def test_each_defect_fails_exactly_its_check(defect, check_id):
     report = _run("C", defects=(defect,))
-    errors = [(o.check_id, o.finding) for o in report.outcomes if o.verdict is Verdict.ERROR]
-    assert errors == []
+    errors = [o.check_id for o in report.outcomes if o.verdict is Verdict.ERROR]
+    assert errors == E1_ERRORS.get(defect, [])
     failed = [o.check_id for o in report.outcomes if o.verdict is Verdict.FAIL]
     assert failed == ([check_id] if check_id else [])
 
@@ -86,7 +94,7 @@ def test_defect_findings_name_the_fault():
     assert findings["assoc-reject-wrong-secret"] == "MR with a wrong LLS password was accepted"
     assert "client SAP 99 was accepted" in findings["assoc-reject-unknown-client"]
     assert "MR SET 0.0.1.0.0.255:2 was accepted" in findings["access-enforced"]
-    assert findings["data-types"].startswith("0.0.1.0.0.255:3 is long-unsigned, expected long")
+    assert findings["data-types"].startswith("0.0.1.0.0.255:3 is double-long, expected long")
 
 
 # -- the data type rules --------------------------------------------------------------------------
@@ -128,3 +136,48 @@ def test_wrong_secret_differs_in_every_byte():
     assert wrong_secret(b"12345678") == b"03254769"
     assert all(a != b for a, b in zip(wrong_secret(b"\x00\xff"), b"\x00\xff"))
     assert wrong_secret(b"") == b"wrong-pw"
+
+
+# -- refusals of a correct association ------------------------------------------------------------
+
+ASSOC = ("assoc-accept-mr", "assoc-accept-us", "assoc-reject-wrong-secret")
+
+
+def _assoc_run(target_kw: dict, defects=()):
+    with SimulatedMeter(category="C", seed=7, days_of_block_load=1, defects=defects) as meter:
+        port = meter.serve_tcp(port=0)
+        target = ConformanceTarget(profile=ConnectionProfile(port=port), **target_kw)
+        return run_conformance(target, "C", check_ids=ASSOC, identity=False)
+
+
+def test_a_refused_correct_association_fails_and_the_wrong_secret_check_cannot_tell():
+    # The meter refuses the password the bench was given: FAIL (not ERROR) for MR, and the
+    # wrong-secret check cannot tell a refusal of a wrong password from a refusal of all.
+    report = _assoc_run({"mr_password": b"not-the-one", "us_key": None})
+    mr, us, wrong = (report.outcome(c) for c in ASSOC)
+    assert mr.verdict is Verdict.FAIL
+    assert mr.finding == ("MR (client 32) with the given LLS password was refused: "
+                          "authentication failure")
+    assert us.verdict is Verdict.SKIP
+    assert wrong.verdict is Verdict.SKIP
+    assert wrong.finding.startswith("correct secret also refused (MR); cannot tell")
+
+
+def test_reject_correct_secret_defect_fails_assoc_accept_mr():
+    report = _assoc_run({}, defects=("reject-correct-secret",))
+    mr, us, wrong = (report.outcome(c) for c in ASSOC)
+    assert mr.verdict is Verdict.FAIL and "was refused" in mr.finding
+    assert us.verdict is Verdict.PASS
+    # US could still be told apart; MR is named as not tried.
+    assert wrong.verdict is Verdict.PASS
+    assert wrong.finding == ("refused: US wrong key (the right secret accepted); MR not tried: "
+                             "the correct secret was refused too")
+
+
+def test_wrong_secret_check_confirms_the_right_secret_first():
+    report = _assoc_run({})
+    wrong = report.outcome("assoc-reject-wrong-secret")
+    assert wrong.verdict is Verdict.PASS
+    notes = [e.summary for e in wrong.evidence if e.layer == "note"]
+    assert notes[0] == "first MR with the right LLS password: the meter must accept it"
+    assert any(n.startswith("first US with the right HLS key") for n in notes)

@@ -175,3 +175,82 @@ def test_each_defect_fails_exactly_its_check(defect):
     failed = {c for c, o in outcomes.items() if o.verdict is not Verdict.PASS}
     assert failed == {expected}, "\n".join(map(_explain, reports))
     assert outcomes[expected].verdict is Verdict.FAIL and outcomes[expected].evidence
+
+
+# -- review fixes ---------------------------------------------------------------------------------
+
+def _one(meter: SimulatedMeter, check_id: str, *, hdlc: bool = False):
+    return _run(meter, "C", [check_id], hdlc=hdlc).outcomes[0]
+
+
+def test_block_transfer_with_a_short_block_load_reads_the_object_list():
+    # Three rows fit one 256-byte PDU: a normal response is right, and the object list (larger
+    # than the PDU) is what must come in datablocks.
+    with SimulatedMeter(category="C", seed=3, block_load_entries=3) as meter:
+        outcome = _one(meter, "block-transfer")
+    assert outcome.verdict is Verdict.PASS, outcome.finding
+    assert outcome.finding.startswith("the MR object list")
+    notes = [e.summary for e in outcome.evidence if e.layer == "note"]
+    assert any("the last 3 block load rows" in n and "a normal (unsegmented) response" in n
+               for n in notes), notes
+    with SimulatedMeter(category="C", seed=3, block_load_entries=3,
+                        defects=("no-block-transfer",)) as meter:
+        outcome = _one(meter, "block-transfer")
+    assert outcome.verdict is Verdict.FAIL
+    assert "sent an APDU of" in outcome.finding and "max receive PDU is 256" in outcome.finding
+
+
+def test_block_transfer_skips_when_nothing_is_larger_than_the_pdu(monkeypatch):
+    import meterreader.conformance.checks_profiles as cp
+    monkeypatch.setattr(cp, "BLOCK_TRANSFER_PDU", 0xFFFF)  # everything fits one PDU
+    with SimulatedMeter(category="C", seed=3, block_load_entries=3) as meter:
+        outcome = _one(meter, "block-transfer")
+    assert outcome.verdict is Verdict.SKIP
+    assert outcome.finding.startswith("nothing larger than the 65535-byte PDU to read")
+
+
+def test_long_frame_discarded_silently_fails(monkeypatch):
+    # The simulator answers a long frame with FRMR; spoil that frame's FCS so that it is
+    # discarded silently instead, as a meter without FRMR would.
+    from meterreader.conformance.raw_hdlc import RawHdlcLink
+    original = RawHdlcLink.i_frame
+
+    def i_frame(self, info, **options):
+        if len(info) > 128:
+            options["bad_fcs"] = True
+        return original(self, info, **options)
+
+    monkeypatch.setattr(RawHdlcLink, "i_frame", i_frame)
+    with SimulatedMeter(category="C", seed=3, days_of_block_load=1) as meter:
+        outcome = _one(meter, "hdlc-long-frame", hdlc=True)
+    assert outcome.verdict is Verdict.FAIL
+    assert "discarded silently" in outcome.finding and "requires FRMR" in outcome.finding
+
+
+def test_clock_time_zone_and_deviation_must_agree_in_sign():
+    from meterreader.dlms.axdr import Data, DataTag
+    with SimulatedMeter(category="C", seed=3, days_of_block_load=1) as meter:
+        clock = meter.device.management.object("0.0.1.0.0.255")
+        clock.get_filters = {3: lambda value, _sel: Data(DataTag.LONG, -value.value)}
+        outcome = _one(meter, "clock-zone-status")
+    assert outcome.verdict is Verdict.FAIL
+    assert "time_zone 330 min and the date-time's deviation -330 min use opposite sign " \
+           "conventions" in outcome.finding
+    with SimulatedMeter(category="C", seed=3, days_of_block_load=1, deviation_sign=1) as meter:
+        outcome = _one(meter, "clock-zone-status")  # +330 both ways: IST, noted
+    assert outcome.verdict is Verdict.PASS and "sign opposite" in outcome.finding
+
+
+def test_bad_time_zone_fails_the_zone_branch():
+    with SimulatedMeter(category="C", seed=3, days_of_block_load=1,
+                        defects=("bad-time-zone",)) as meter:
+        outcome = _one(meter, "clock-zone-status")
+    assert outcome.verdict is Verdict.FAIL
+    assert "time_zone -60 min, expected -330 (IST)" in outcome.finding
+    assert "opposite sign" not in outcome.finding  # consistent, only not IST
+
+
+def test_order_problems_without_rows():
+    from meterreader.conformance.checks_profiles import _order_problems
+    from meterreader.cosem.obis import Obis
+    assert _order_problems(None, Obis(1, 0, 99, 1, 0, 255), True) == []

@@ -328,3 +328,61 @@ def test_cli_usage_and_connection_errors(meter_c, tmp_path):
     done = _cli("--tcp", f"127.0.0.1:{free}", "--category", "C", "--timeout", "2", cwd=tmp_path)
     assert done.returncode == 3 and "cannot connect" in done.stderr
     assert not list(tmp_path.glob("conformance-*"))
+
+
+def test_cli_no_us_and_no_mr_skip_their_checks(meter_c, tmp_path):
+    done = _cli("--tcp", f"127.0.0.1:{meter_c}", "--category", "C", "--no-us",
+                "--check", "assoc-accept-us", "--check", "assoc-accept-mr",
+                "--check", "assoc-reject-wrong-secret", "--format", "json",
+                "--out", str(tmp_path), "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = {o["check_id"]: o for o in json.loads(done.stdout)["outcomes"]}
+    assert out["assoc-accept-us"]["verdict"] == "skip"
+    assert out["assoc-accept-us"]["finding"] == "no US secret given for this meter"
+    assert out["assoc-accept-mr"]["verdict"] == "pass"
+    assert out["assoc-reject-wrong-secret"]["finding"].startswith("refused: MR wrong password ")
+    done = _cli("--tcp", f"127.0.0.1:{meter_c}", "--category", "C", "--no-mr", "--no-us",
+                "--check", "assoc-accept-mr", "--check", "scaler-consistency",
+                "--check", "assoc-reject-wrong-secret", "--format", "json",
+                "--out", str(tmp_path / "b"), "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert {o["verdict"] for o in json.loads(done.stdout)["outcomes"]} == {"skip"}
+
+
+def test_cli_no_mr_conflicts_with_a_password(meter_c, tmp_path):
+    done = _cli("--tcp", f"127.0.0.1:{meter_c}", "--category", "C", "--no-mr", "--password",
+                "abcdefgh", cwd=tmp_path)
+    assert done.returncode == 2 and "--no-mr and --password exclude each other" in done.stderr
+    assert "abcdefgh" not in done.stderr
+    done = _cli("--tcp", f"127.0.0.1:{meter_c}", "--category", "C", "--no-us",
+                "--association", "us", cwd=tmp_path)
+    assert done.returncode == 2 and "--no-us" in done.stderr
+
+
+def test_evidence_masks_the_target_secrets_and_keeps_hdlc_frames_valid():
+    from meterreader.conformance.raw_hdlc import craft_frame
+    from meterreader.dlms.hdlc import HdlcAddress, decode_frame
+    target = ConformanceTarget(profile=ConnectionProfile(port=1), mr_password=b"s3cret-pw")
+    ctx = CheckContext(target, "C")
+    seen = []
+    ctx.on_trace = lambda *item: seen.append(item)
+    addresses = {"destination": HdlcAddress.server(1, 256), "source": HdlcAddress.client(32)}
+    good = craft_frame(control=0x10, info=b"<s3cret-pw>", **addresses)
+    broken = craft_frame(control=0x10, info=b"<s3cret-pw>", bad_fcs=True, **addresses)
+    ctx.record("tx", "hdlc", good, "I")
+    ctx.record("tx", "hdlc", broken, "I, wrong FCS")
+    ctx.record("tx", "apdu", b"\x60s3cret-pw", "AARQ")
+    first, second, third = ctx.evidence
+    assert decode_frame(first.data)[0].info == b"<*********>"  # re-encoded: FCS verifies
+    assert first.summary == "I"
+    assert b"s3cret-pw" not in second.data and second.summary == "I, wrong FCS (masked)"
+    assert third.data == b"\x60*********"
+    assert all(b"s3cret-pw" not in data for _, _, data, _ in seen)
+
+
+def test_report_fingerprint_is_the_sha256_of_the_json_file(report_c, tmp_path):
+    import hashlib
+    path = report_c.save_json(tmp_path / "r.json")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    assert report_c.fingerprint() == digest
+    assert ConformanceReport.load_json(path).fingerprint() == digest

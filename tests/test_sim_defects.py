@@ -32,7 +32,8 @@ from meterreader.dlms.xdlms.common import (CaptureObjectDefinition, EntryDescrip
                                            RangeDescriptor, SelectiveAccessDescriptor)
 from meterreader.india.catalogue import MD_RESET_SCRIPT_ID
 from meterreader.india.events import CODE_RANGES, EventCompartment
-from meterreader.simulator.defects import DEFECTS, MISSING_OBJECT, WRONG_SCALER_REGISTER
+from meterreader.simulator.defects import (DEFECTS, MISSING_OBJECT, REJECTING_PASSWORD,
+                                          WRONG_SCALER_REGISTER, WRONG_ZONE_MINUTES)
 from meterreader.simulator.facade import SimulatedMeter
 from meterreader.transport import TcpTransport
 
@@ -61,9 +62,20 @@ def clean():
         yield meter
 
 
+#: Defects that break what another defect tests (same attribute or association): each gets a
+#: meter of its own below, the rest share the "broken" meter.
+SEPARATE = ("reject-correct-secret", "wrong-declared-access", "bad-time-zone")
+
+
 @pytest.fixture(scope="module")
 def broken():
-    with _meter(tuple(DEFECTS)) as meter:
+    with _meter(tuple(d for d in DEFECTS if d not in SEPARATE)) as meter:
+        yield meter
+
+
+@pytest.fixture(scope="module")
+def separate():
+    with _meter(("wrong-declared-access", "bad-time-zone")) as meter:
         yield meter
 
 
@@ -105,7 +117,7 @@ def test_unknown_client(clean, broken):
     with pytest.raises(AssociationRejected):
         _session(clean, "pc", client_sap=99).connect()
     with _session(broken, "pc", client_sap=99) as session:
-        assert session.get(8, CLOCK, 3).tag in (DataTag.LONG, DataTag.LONG_UNSIGNED)
+        assert session.get(8, CLOCK, 3).tag in (DataTag.LONG, DataTag.DOUBLE_LONG)
 
 
 def test_missing_object(clean, broken):
@@ -134,6 +146,37 @@ def test_wrong_access(clean, broken):
     assert 3590 <= (after - before).total_seconds() <= 3700  # and it took effect
 
 
+def test_reject_correct_secret(clean):
+    with _session(clean, "mr") as session:  # the IS 15959 default password
+        assert session.get(8, CLOCK, 3) == Data(DataTag.LONG, -330)
+    with _meter(("reject-correct-secret",)) as meter:
+        with pytest.raises(AssociationRejected):
+            _session(meter, "mr").connect()
+        with _session(meter, "mr", password=REJECTING_PASSWORD) as session:  # what it holds
+            assert session.get(8, CLOCK, 3) == Data(DataTag.LONG, -330)
+        with _session(meter, "us") as session:  # the other associations are untouched
+            assert session.get(8, CLOCK, 3) == Data(DataTag.LONG, -330)
+
+
+def test_wrong_declared_access(clean, separate):
+    with _session(separate, "mr") as session:
+        clock = next(o for o in session.object_list() if o.logical_name == Obis.parse(CLOCK))
+        assert clock.attribute_access[2] == AttributeAccessMode.READ_WRITE  # declared …
+        now = session.get(8, CLOCK, 2)
+        with pytest.raises(AccessDenied):  # … but read-only enforced
+            session.set(8, CLOCK, 2, now)
+    with _session(clean, "mr") as session:
+        clock = next(o for o in session.object_list() if o.logical_name == Obis.parse(CLOCK))
+        assert clock.attribute_access[2] == AttributeAccessMode.READ_ONLY
+
+
+def test_bad_time_zone(separate):
+    with _session(separate) as session:
+        assert session.get(8, CLOCK, 3) == Data(DataTag.LONG, -WRONG_ZONE_MINUTES)
+        when = CosemDateTime.from_bytes(session.get(8, CLOCK, 2).value)
+    assert when.deviation == -WRONG_ZONE_MINUTES  # consistent with attribute 3, but not IST
+
+
 # -- object values -------------------------------------------------------------------------------
 
 def test_wrong_type_and_bad_clock(clean, broken):
@@ -142,7 +185,7 @@ def test_wrong_type_and_bad_clock(clean, broken):
         assert session.get(8, CLOCK, 4) == Data(DataTag.UNSIGNED, 0)
         assert not session.get(8, CLOCK, 2).value[11] & INVALID
     with _session(broken) as session:
-        assert session.get(8, CLOCK, 3) == Data(DataTag.LONG_UNSIGNED, 330)
+        assert session.get(8, CLOCK, 3) == Data(DataTag.DOUBLE_LONG, -330)
         assert session.get(8, CLOCK, 4).value & INVALID
         assert session.get(8, CLOCK, 2).value[11] & INVALID
 

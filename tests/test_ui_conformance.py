@@ -277,3 +277,68 @@ def test_pdf_command_line(tmp_path, fail_report):
     assert pdf_main([str(tmp_path / "bad.json"), str(tmp_path / "bad.pdf")]) == 1
     assert not (tmp_path / "bad.pdf").exists()
     assert pdf_main([]) == 2
+
+
+# -- secrets of the MR and US associations --------------------------------------------------------
+
+def test_secret_fields_reach_the_target(qtbot, clean):
+    from PySide6.QtWidgets import QLineEdit
+    from meterreader.india.associations import DEFAULT_HLS_KEY, DEFAULT_LLS_PASSWORD
+    tab = make_tab(qtbot, clean)
+    mr, us = tab.secret_edits["mr"], tab.secret_edits["us"]
+    assert mr.echoMode() is QLineEdit.EchoMode.Password and us.echoMode() is mr.echoMode()
+    assert mr.text() == DEFAULT_LLS_PASSWORD.decode() and us.text() == DEFAULT_HLS_KEY.decode()
+    target = tab.target()
+    assert target.mr_password.reveal() == DEFAULT_LLS_PASSWORD
+    # A wrong MR password typed in reaches the run: MR is refused (FAIL), and "not available"
+    # for US skips its checks.
+    messages = []
+    tab.status_message.connect(messages.append)
+    mr.setText("wrong-pw")
+    tab.secret_absent["us"].setChecked(True)
+    assert not us.isEnabled()
+    assert tab.target().us_key is None and tab.target().mr_password.reveal() == b"wrong-pw"
+    tab.model.set_checked(["assoc-accept-mr", "assoc-accept-us"])
+    report = run_to_end(qtbot, tab)
+    assert report.outcome("assoc-accept-mr").verdict is Verdict.FAIL
+    assert report.outcome("assoc-accept-us").verdict is Verdict.SKIP
+    assert "no US secret" in report.outcome("assoc-accept-us").finding
+    assert not any("wrong-pw" in m for m in messages)  # never shown or logged
+    mr.setText("")
+    assert not tab.run() and "MR password is empty" in tab.summary_label.text()
+
+
+def test_secret_fields_default_to_the_profile_of_the_association(qtbot, clean):
+    from meterreader.dlms.secret import SecretBytes
+    from meterreader.india.associations import DEFAULT_LLS_PASSWORD
+    own = clean.replace(password=SecretBytes(b"my-mr-pw"))
+    tab = make_tab(qtbot, own)
+    assert tab.secret_edits["mr"].text() == "my-mr-pw"
+    as_us = clean.replace(association="us", client_sap=48, mechanism=2,
+                          hls_key=SecretBytes(b"0123456789ABCDEF"), password=None)
+    tab = make_tab(qtbot, as_us)
+    assert tab.secret_edits["us"].text() == "0123456789ABCDEF"
+    assert tab.secret_edits["mr"].text() == DEFAULT_LLS_PASSWORD.decode()
+
+
+@NEEDS_POPPLER
+def test_pdf_sign_off_fingerprint_and_single_verdicts(qtbot, fail_report, tmp_path):
+    path = write_pdf(fail_report, tmp_path / "signed.pdf")
+    first = subprocess.run(["pdftotext", "-layout", "-f", "1", "-l", "1", str(path), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    for label in ("Sign-off", "Tested by:", "Witnessed by:", "Date:", "Signature:"):
+        assert label in first
+    assert f"report fingerprint {fail_report.fingerprint()}" in first
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert text.count(fail_report.fingerprint()) >= 2  # page 1 text and every footer
+    for word in ("PASS", "FAIL", "SKIP", "ERROR"):
+        assert f"{word} {word}" not in text and f"{word}{word}" not in text
+    # Each check's verdict word is drawn once (the coloured cell), not also by the plain row.
+    plain = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                           check=True).stdout
+    lines = [line.strip() for line in plain.splitlines()]
+    for verdict in Verdict:
+        word = verdict.value.upper()
+        outcomes = sum(o.verdict is verdict for o in fail_report.outcomes)
+        assert lines.count(word) <= outcomes, word  # drawn twice: two lines per check

@@ -3,7 +3,8 @@
 QPdfWriter + QPainter on A4, laid out with :class:`ui.report_layout.PageLayout` (tables with a
 header repeated on every page, running header and footer with "Page n of m"). Contents: the
 meter identity, the category checked, the target and the run times with the overall result and
-the counts per verdict; one table of every check (id, title, clause, coloured result, finding,
+the counts per verdict, a sign-off box (tested by, witnessed by, date, signature) and the report
+fingerprint (also in every page footer); one table of every check (id, title, clause, coloured result, finding,
 time); then an evidence appendix for each FAIL and ERROR check (the exchanged frames and APDUs:
 direction, layer, summary and the first bytes in hex).
 
@@ -29,7 +30,7 @@ from meterreader.conformance.model import CheckOutcome, ConformanceReport, Evide
 from ui.conformance_models import VERDICT_BACKGROUND, VERDICT_FOREGROUND, VERDICT_TEXT
 from ui.report_layout import ACCENT, BODY_PT, DPI, GRID, MUTED, WARN, PageLayout
 
-__all__ = ["EVIDENCE_HEX_BYTES", "EVIDENCE_ROWS", "ConformanceLayout", "evidence_rows", "main",
+__all__ = ["EVIDENCE_HEX_BYTES", "EVIDENCE_ROWS", "SIGN_OFF", "ConformanceLayout", "evidence_rows", "main",
            "write_pdf"]
 
 MARGIN_MM = 15.0
@@ -40,6 +41,8 @@ EVIDENCE_ROWS = 60
 CHECK_HEADER = ("#", "Check", "Title", "Clause", "Result", "Finding", "Time (s)")
 _RESULT_COLUMN = CHECK_HEADER.index("Result")
 _DIRECTION = {"tx": "TX →", "rx": "RX ←", "note": "note"}
+#: The sign-off lines on page 1 (left to right, top to bottom), left blank to fill in.
+SIGN_OFF = ("Tested by", "Witnessed by", "Date", "Signature")
 
 
 class ConformanceLayout(PageLayout):
@@ -51,6 +54,7 @@ class ConformanceLayout(PageLayout):
                  generated: dt.datetime) -> None:
         super().__init__(writer, None, generated)  # type: ignore[arg-type] # no MeterReading
         self.report = report
+        self.fingerprint = report.fingerprint()
         self.colour_column: int | None = None  # the column whose cells are verdict words
 
     def fixed_table(self, header: Sequence[str], rows: Sequence[Sequence[str]],
@@ -79,14 +83,18 @@ class ConformanceLayout(PageLayout):
                    pad: float, right: list[bool], *, header: bool = False,
                    stripe: bool = False) -> None:
         y = self.y
-        super()._table_row(cells, widths, height, font, pad, right, header=header,
-                           stripe=stripe)
         column = self.colour_column
-        if header or column is None or column >= len(cells):
-            return
-        verdict = VERDICT_TEXT.get(cells[column])
+        verdict = (None if header or column is None or column >= len(cells)
+                   else VERDICT_TEXT.get(cells[column]))
         if verdict is None:
+            super()._table_row(cells, widths, height, font, pad, right, header=header,
+                               stripe=stripe)
             return
+        # The verdict word is drawn once, by the coloured cell below (not also by the plain row).
+        plain = [("" if i == column else cell) for i, cell in enumerate(cells)]
+        super()._table_row(plain, widths, height, font, pad, right, header=header,
+                           stripe=stripe)
+        assert column is not None
         x = sum(widths[:column])
         rect = QRectF(x, y, widths[column], height)
         bold = QFont(font)
@@ -119,6 +127,39 @@ class ConformanceLayout(PageLayout):
         self.op(draw)
         self.y += height + self.pt(6)
 
+    def sign_off(self, labels: Sequence[str] = SIGN_OFF) -> None:
+        """A box of blank lines to fill in by hand (one per label), e.g. tested by, date."""
+        font = self.font(9)
+        line_height = self.pt(26)
+        title_font = self.font(10, bold=True)
+        title_height = self.text_size("Sign-off", title_font).height() + self.pt(4)
+        height = title_height + line_height * ((len(labels) + 1) // 2) + self.pt(6)
+        self.room(height)
+        top = self.y
+        half = self.width / 2
+
+        def draw(p: QPainter) -> None:
+            p.setPen(QPen(GRID, self.pt(0.6)))
+            p.drawRect(QRectF(0, top, self.width, height))
+            p.setFont(title_font)
+            p.setPen(ACCENT)
+            p.drawText(QRectF(self.pt(6), top + self.pt(3), self.width, title_height),
+                       int(Qt.AlignmentFlag.AlignLeft), "Sign-off")
+            p.setFont(font)
+            for n, label in enumerate(labels):
+                x = (n % 2) * half + self.pt(6)
+                base = top + title_height + line_height * (n // 2 + 1) - self.pt(6)
+                p.setPen(QColor("black"))
+                p.drawText(QRectF(x, base - self.pt(12), half, self.pt(12)),
+                           int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom),
+                           f"{label}:")
+                start = x + self.text_size(f"{label}: ", font).width()
+                p.setPen(QPen(MUTED, self.pt(0.5)))
+                p.drawLine(int(start), int(base), int(x + half - self.pt(14)), int(base))
+
+        self.op(draw)
+        self.y += height + self.pt(6)
+
     def decorate(self, p: QPainter, number: int, count: int) -> None:
         r = self.report
         serial = r.identity.get("serial_number") or "unknown"
@@ -136,7 +177,8 @@ class ConformanceLayout(PageLayout):
         p.setPen(MUTED)
         stamp = self.generated.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z").strip()
         p.drawText(QRectF(0, foot, self.width, self.pt(12)), int(Qt.AlignmentFlag.AlignLeft),
-                   f"Generated {stamp}")
+                   f"Generated {stamp} · report fingerprint {self.fingerprint} (SHA-256 of the "
+                   "JSON report, first 16 hex digits)")
         p.drawText(QRectF(0, foot, self.width, self.pt(12)), int(Qt.AlignmentFlag.AlignRight),
                    f"Page {number} of {count}")
 
@@ -191,6 +233,9 @@ def _identity(doc: ConformanceLayout) -> None:
     if r.options.get("cancelled"):
         doc.text("The run was stopped: checks not reached are reported as SKIP "
                  "(\"run cancelled\").", doc.font(8.5, bold=True), WARN)
+    doc.text(f"Report fingerprint {doc.fingerprint}: the first 16 hex digits of the SHA-256 of "
+             "the JSON report this PDF was made from.", doc.font(8), MUTED, gap_after=4)
+    doc.sign_off()
 
 
 def _checks(doc: ConformanceLayout) -> None:

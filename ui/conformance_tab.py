@@ -1,7 +1,9 @@
 """The conformance test bench tab: run the IS 15959 / DLMS checks against the connected meter.
 
 Choose the category (A/B/C), tick checks (grouped as the report orders them), opt in to the MD
-reset check that changes the meter, then Run. The live checklist fills in as each check
+reset check that changes the meter, give the MR password and US key (masked fields, filled with
+the connected profile's secret when its association is that one, else the IS 15959 defaults;
+"not available" leaves the association out and its checks are skipped), then Run. The live checklist fills in as each check
 finishes (verdict icon and colour, finding, time); filter it by result; selecting a check shows
 its evidence (frames/APDUs) and selecting a frame decodes it with the PDU translator. Export
 the report as PDF (in-process, :mod:`ui.conformance_pdf`), XLSX or JSON; Open shows a saved
@@ -21,6 +23,7 @@ cancelled"; the partial report can still be exported.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,7 @@ from typing import Any
 from PySide6.QtCore import QDeadlineTimer, QModelIndex, QStandardPaths, Qt, Signal, Slot
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout,
-                               QHeaderView, QLabel, QMenu, QPlainTextEdit, QProgressBar,
+                               QHeaderView, QLabel, QLineEdit, QMenu, QPlainTextEdit, QProgressBar,
                                QPushButton, QSplitter, QTableView, QToolButton, QTreeView,
                                QVBoxLayout, QWidget)
 
@@ -38,6 +41,7 @@ from meterreader.conformance.model import CheckOutcome, ConformanceReport, Verdi
 from meterreader.conformance.registry import CheckDef, all_checks
 from meterreader.conformance.report import default_stem, save_xlsx
 from meterreader.conformance.runner import plan_checks
+from meterreader.dlms.secret import SecretBytes, SecretFormatError
 from meterreader.india.catalogue_types import MeterCategory
 from meterreader.translator import TranslationError
 from ui.conformance_models import (_RUNNING, CHECK_ID_ROLE, COL_CLAUSE, COL_FINDING, COL_ID,
@@ -48,6 +52,7 @@ from ui.json_tree import JsonTreeModel, JsonTreeView
 from ui.pyside_fixes import hold_gui_gc, release_gui_gc
 from ui.trace_model import hex_dump
 from ui.trace_pane import decode_record
+from ui.wizard_pages import secret_text
 from ui.worker_types import TraceRecord
 
 __all__ = ["BenchThread", "ConformanceTab", "FILTERS", "stop_all_benches"]
@@ -146,6 +151,34 @@ class ConformanceTab(QWidget):
             pass
         top.addWidget(self.run_button)
         top.addWidget(self.stop_button)
+
+        secrets = QHBoxLayout()
+        self.secret_edits: dict[str, QLineEdit] = {}
+        self.secret_absent: dict[str, QCheckBox] = {}
+        for key, label, tip in (
+                ("mr", "MR password", "LLS password of the meter reader association (client "
+                 "32). Default: the connected profile's when it is MR, else the IS 15959 "
+                 "default. Text, or 0x-prefixed hex."),
+                ("us", "US key", "HLS key of the utility settings association (client 48). "
+                 "Default: the connected profile's when it is US, else the IS 15959 default. "
+                 "Text, or 0x-prefixed hex.")):
+            secrets.addWidget(QLabel(label, self))
+            edit = QLineEdit(self)
+            edit.setObjectName(f"bench{key.upper()}Secret")
+            edit.setEchoMode(QLineEdit.EchoMode.Password)
+            edit.setToolTip(tip)
+            edit.setMaximumWidth(220)
+            absent = QCheckBox("not available", self)
+            absent.setToolTip(f"The {label} is not known: the checks that need the "
+                              f"{key.upper()} association are skipped")
+            absent.toggled.connect(lambda off, e=edit: e.setEnabled(not off))
+            secrets.addWidget(edit)
+            secrets.addWidget(absent)
+            secrets.addSpacing(12)
+            self.secret_edits[key] = edit
+            self.secret_absent[key] = absent
+        secrets.addStretch(1)
+        self._secrets_source: Any = None  # the profile the secret fields were filled from
 
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Show", self))
@@ -276,6 +309,7 @@ class ConformanceTab(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
         outer.addLayout(top)
+        outer.addLayout(secrets)
         outer.addLayout(bar)
         outer.addWidget(split, 1)
 
@@ -286,6 +320,34 @@ class ConformanceTab(QWidget):
         if self.fixed_profile is not None:
             return self.fixed_profile
         return self.worker.profile if self.worker is not None else None
+
+    def fill_secrets(self, target: ConformanceTarget) -> None:
+        """Put ``target``'s MR password and US key into the (masked) fields."""
+        for key, secret in (("mr", target.mr_password), ("us", target.us_key)):
+            self.secret_edits[key].setText(secret_text(secret, as_hex=False))
+            self.secret_absent[key].setChecked(secret is None)
+
+    def target(self) -> ConformanceTarget | None:
+        """The target a run would use: the profile with the secrets of the fields (None when
+        there is no profile). SecretFormatError when a field does not hold a secret."""
+        profile = self.profile()
+        if profile is None:
+            return None
+        found: dict[str, SecretBytes | None] = {}
+        for key, name in (("mr", "MR password"), ("us", "US key")):
+            if self.secret_absent[key].isChecked():
+                found[key] = None
+                continue
+            text = self.secret_edits[key].text()
+            if not text:
+                raise SecretFormatError(f"the {name} is empty (tick \"not available\" to "
+                                        "leave that association out)")
+            try:
+                found[key] = SecretBytes.parse(text)
+            except SecretFormatError as exc:
+                raise SecretFormatError(f"the {name} is not valid: {exc}") from None
+        return dataclasses.replace(ConformanceTarget.from_profile(profile),
+                                   mr_password=found["mr"], us_key=found["us"])
 
     def category(self) -> str:
         return str(self.category_combo.currentData())
@@ -301,6 +363,9 @@ class ConformanceTab(QWidget):
         else:
             target = ConformanceTarget.from_profile(profile)
             self.target_label.setText(f"Target: {target.describe()}")
+            if profile != self._secrets_source and not self.running:
+                self._secrets_source = profile
+                self.fill_secrets(target)
         if not self.running:
             self.run_button.setEnabled(profile is not None)
 
@@ -309,8 +374,10 @@ class ConformanceTab(QWidget):
         self.run_button.setEnabled(not running and profile is not None)
         self.stop_button.setEnabled(running)
         for widget in (self.category_combo, self.destructive_check, self.all_button,
-                       self.none_button, self.open_button):
+                       self.none_button, self.open_button, *self.secret_absent.values()):
             widget.setEnabled(not running)
+        for key, edit in self.secret_edits.items():
+            edit.setEnabled(not running and not self.secret_absent[key].isChecked())
         self.model.set_checkable(not running)
         self.export_button.setEnabled(not running and self.report is not None)
         self.running_changed.emit(running)
@@ -339,7 +406,12 @@ class ConformanceTab(QWidget):
         if not ids:
             self._show_message("Tick at least one check.")
             return False
-        target = ConformanceTarget.from_profile(profile)
+        try:
+            target = self.target()
+        except SecretFormatError as exc:
+            self._show_message(f"Cannot run: {exc}")
+            return False
+        assert target is not None
         allow = self.destructive_check.isChecked()
         self._planned = len(plan_checks(target, self.category(), check_ids=ids,
                                         allow_destructive=allow))

@@ -5,13 +5,16 @@ IS 15959 Part 1 (associations): public client SAP 16 without authentication, met
 with LLS, utility settings SAP 48 with HLS. Green Book ed.9 (ACSE, AARQ/AARE): a refused
 association is answered by an AARE with result rejected-permanent/transient, or — for a client
 address the server does not know — not at all (the data link layer discards the frame).
+
+A correct association that the meter refuses is a FAIL of its accept check. A wrong secret is
+tried only after the right one was accepted: a meter that refuses everything proves nothing.
 """
 
 from __future__ import annotations
 
 from meterreader.client.errors import AssociationRejected, ConnectionLost, MeterNotAnswering
 from meterreader.conformance.context import CheckContext
-from meterreader.conformance.registry import CheckFailed, check
+from meterreader.conformance.registry import CheckFailed, CheckSkipped, check
 from meterreader.dlms.secret import SecretBytes
 from meterreader.india.associations import get_association
 
@@ -22,18 +25,28 @@ UNKNOWN_CLIENT_SAP = 99
 #: Negative cases wait at most this long for an answer that should not come (seconds).
 NEGATIVE_TIMEOUT = 3.0
 
+#: What each association authenticates with, for the findings.
+_SECRET_NAME = {"pc": "no authentication", "mr": "given LLS password",
+                "us": "given HLS key"}
+
 _CLAUSE = "IS 15959 Part 1, associations (PC/MR/US); Green Book ed.9, ACSE association"
 
 
 def _accept(ctx: CheckContext, key: str) -> str:
     adef = get_association(key)
-    with ctx.session(key) as s:
-        accepted = s.association
-        obj = s.object_list()
+    sap = ctx.profile(key).client_sap
+    try:
+        with ctx.session(key) as s:
+            accepted = s.association
+            obj = s.object_list()
+    except AssociationRejected as exc:
+        # The meter answered and said no to a correct AARQ: a finding, not a bench error.
+        raise CheckFailed(f"{adef.name} (client {sap}) with the {_SECRET_NAME[key]} was "
+                          f"refused: {exc.reason_text}") from None
     ctx.store_object_list(key, obj)  # later checks reuse it
     conformance = getattr(accepted, "negotiated_conformance", None)
     pdu = getattr(accepted, "server_max_receive_pdu_size", None)
-    return (f"{adef.name} (client {ctx.profile(key).client_sap}) associated; "
+    return (f"{adef.name} (client {sap}) associated; "
             f"{len(obj)} objects listed, max PDU {pdu}, conformance "
             f"{int(conformance or 0):#08x}")
 
@@ -81,31 +94,57 @@ def _refused(ctx: CheckContext, key: str, what: str, **overrides: object) -> str
         return None
 
 
+def _correct_accepted(ctx: CheckContext, key: str, secret: str) -> bool:
+    """Whether the association opens with the right secret (else a refusal of a wrong one
+    proves nothing)."""
+    ctx.note(f"first {key.upper()} with the {secret}: the meter must accept it")
+    try:
+        with ctx.session(key):
+            return True
+    except AssociationRejected as exc:
+        ctx.note(f"{key.upper()} with the {secret} was refused too ({exc.reason_text})")
+        return False
+
+
 @check(check_id="assoc-reject-wrong-secret", title="Wrong password / key is refused",
-       clause=_CLAUSE, group="association", needs=("mr",))
+       clause=_CLAUSE, group="association")
 def reject_wrong_secret(ctx: CheckContext) -> str:
-    """MR with a wrong LLS password (and US with a wrong HLS key, when US is available) must
-    be refused by the AARE (or HLS pass 4)."""
-    problems = []
-    tried = []
-    password = ctx.target.mr_password
-    assert password is not None
-    found = _refused(ctx, "mr", "MR with a wrong LLS password",
-                     password=SecretBytes(wrong_secret(password.reveal())))
-    tried.append("MR wrong password")
-    if found:
-        problems.append(found)
+    """MR with a wrong LLS password (and US with a wrong HLS key) must be refused by the AARE
+    (or HLS pass 4) — each tried only when the right secret is given and accepted, since a
+    meter that refuses everything proves nothing."""
+    problems: list[str] = []
+    tried: list[str] = []
+    untold: list[str] = []
+    cases = []
+    if ctx.target.available("mr") and ctx.profile("mr").password is not None:
+        password = ctx.profile("mr").password
+        assert password is not None
+        cases.append(("mr", "right LLS password", "MR wrong password",
+                      "MR with a wrong LLS password",
+                      {"password": SecretBytes(wrong_secret(password.reveal()))}))
     if ctx.target.available("us") and ctx.profile("us").hls_key is not None:
         key = ctx.profile("us").hls_key
         assert key is not None
-        found = _refused(ctx, "us", "US with a wrong HLS key",
-                         hls_key=SecretBytes(wrong_secret(key.reveal())))
-        tried.append("US wrong key")
+        cases.append(("us", "right HLS key", "US wrong key", "US with a wrong HLS key",
+                      {"hls_key": SecretBytes(wrong_secret(key.reveal()))}))
+    if not cases:
+        raise CheckSkipped("no MR password or US key given: no wrong secret to try")
+    for key, right, label, what, overrides in cases:
+        if not _correct_accepted(ctx, key, right):
+            untold.append(key.upper())
+            continue
+        tried.append(label)
+        found = _refused(ctx, key, what, **overrides)
         if found:
             problems.append(found)
     if problems:
         raise CheckFailed("; ".join(problems))
-    return f"refused: {', '.join(tried)}"
+    if not tried:
+        raise CheckSkipped(f"correct secret also refused ({', '.join(untold)}); cannot tell "
+                           "whether a wrong one is refused")
+    more = (f"; {', '.join(untold)} not tried: the correct secret was refused too"
+            if untold else "")
+    return f"refused: {', '.join(tried)} (the right secret accepted){more}"
 
 
 @check(check_id="assoc-reject-unknown-client", title="Unknown client SAP is refused",

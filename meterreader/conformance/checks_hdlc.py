@@ -12,7 +12,7 @@ What the standard requires, as these checks apply it:
 * An I-frame whose N(S) is not the expected V(R) is discarded; the poll is answered with
   N(R) = V(R) (RR, or REJ) so that the sender retransmits; FRMR is also accepted.
 * An information field longer than negotiated is rejected with FRMR (FRMR reason Y); a silent
-  discard is accepted when an RR poll then shows N(R) unchanged.
+  discard (or an RR/REJ answer) fails.
 * A control field that IEC 62056-46 does not define is answered with FRMR (reason W).
 """
 
@@ -222,17 +222,17 @@ def hdlc_long_frame(ctx: CheckContext) -> str:
                               f"{limit}) and answered {kinds(answer)}; expected FRMR")
         ack = next((f for f in answer if f.kind in ("RR", "RNR", "REJ")), None)
         if ack is not None:
-            if ack.n_r != 0:
-                raise CheckFailed(f"the meter acknowledged an information field of {size} "
-                                  f"bytes (limit {limit}): {ack.describe()}")
-            rr = ack.describe()
-        elif answer:
+            raise CheckFailed(f"an information field of {size} bytes (limit {limit}) was "
+                              f"answered with {ack.describe()}; IEC 62056-46 requires FRMR "
+                              "(reason Y, information field too long)")
+        if answer:
             raise CheckFailed(f"an information field of {size} bytes (limit {limit}) was "
                               f"answered with {kinds(answer)}; expected FRMR")
-        else:
-            rr = _still_at_zero(link, f"an information field of {size} bytes")
-    return (f"an information field of {size} bytes (limit {limit}) was discarded without FRMR "
-            f"(RR poll answered {rr}); IEC 62056-46 prefers FRMR")
+        # Nothing came back: find out whether the frame was taken in before failing.
+        rr = _still_at_zero(link, f"an information field of {size} bytes")
+    raise CheckFailed(f"an information field of {size} bytes (limit {limit}) was discarded "
+                      f"silently (RR poll answered {rr}); IEC 62056-46 requires FRMR (reason "
+                      "Y, information field too long)")
 
 
 @check(check_id="hdlc-unknown-control", title="HDLC unknown control field is rejected (FRMR)",

@@ -9,7 +9,8 @@ All but the billing check read as the meter reader (MR), which IS 15959 lets rea
 * ``event-codes`` — every event log row and latest-event object within its compartment's codes;
 * ``billing-increment`` — MD reset (US, destructive) increments the billing count;
 * ``clock-zone-status`` — clock time zone IST, date-time deviation and clock status valid;
-* ``block-transfer`` — a buffer larger than the client's PDU comes in datablocks no larger.
+* ``block-transfer`` — a buffer larger than the client's PDU comes in datablocks no larger
+  (the block load, or the object list when the block load answer fits one PDU).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from meterreader.conformance.registry import CheckFailed, CheckSkipped, check
 from meterreader.cosem.interface_classes import SortMethod
 from meterreader.cosem.obis import Obis
 from meterreader.dlms import xdlms as x
-from meterreader.dlms.axdr import Data, DataTag
+from meterreader.dlms.axdr import Data, DataTag, encode_data
 from meterreader.dlms.cosem_time import ClockStatus, CosemDateTime, DEVIATION_NOT_SPECIFIED
 from meterreader.india.catalogue import (
     BILLING, BLOCK_LOAD, DAILY_LOAD, MD_RESET_METHOD, MD_RESET_SCRIPT_ID, MD_RESET_SCRIPT_TABLE,
@@ -43,6 +44,10 @@ IST_MINUTES = 330
 BLOCK_TRANSFER_PDU = 256
 #: Rows the block-transfer check reads (at ~60 bytes each, many datablocks of 256 bytes).
 _BLOCK_TRANSFER_ROWS = 60
+#: Bytes of a get-response-normal before the data (tag, choice, invoke-id, result choice).
+_GET_RESPONSE_HEADER = 4
+#: The current association (Association LN), whose object list is the fallback large buffer.
+_ASSOCIATION_LN = Obis(0, 0, 40, 0, 0, 255)
 #: Rows at the end of a profile whose clock order is checked.
 _ORDER_ROWS = 48
 #: IS 15959 block load capture periods (15 or 30 minutes).
@@ -157,8 +162,10 @@ def _expected_period(p: ProfileDef) -> tuple[int, ...]:
 
 def _order_problems(result: Any, obis: Obis, strict: bool) -> list[str]:
     """Clock column of consecutive rows: increasing (strictly for periodic profiles)."""
+    if result is None:
+        return []
     index = _clock_index(result)
-    if index is None or result is None:
+    if index is None:
         return []
     previous: tuple[dt.datetime, Any] | None = None
     for number, row in enumerate(result.rows, 1):
@@ -362,6 +369,10 @@ def clock_zone_status(ctx: CheckContext) -> str:
         elif when.deviation not in ist:
             problems.append(f"the date-time's deviation {when.deviation} min is not IST "
                             f"({expected})")
+        elif zone in ist and when.deviation != zone:
+            # One meter, one sign convention: ±330 each way is IST only when both agree.
+            problems.append(f"time_zone {zone} min and the date-time's deviation "
+                            f"{when.deviation} min use opposite sign conventions")
         problems += _status_problems(when.clock_status, "the date-time's")
     problems += _status_problems(status, "attribute 4")
     _problems(problems, "clock")
@@ -376,44 +387,91 @@ def clock_zone_status(ctx: CheckContext) -> str:
        clause="Green Book, xDLMS GET with datablocks (service-specific block transfer)",
        group="transfer", needs=("mr",))
 def block_transfer(ctx: CheckContext) -> str:
+    """With a small client max receive PDU, read the last block load rows (or, when they fit
+    one PDU, the MR object list): every APDU must fit the PDU, and an answer larger than it
+    must come in two or more datablocks."""
     pdu = BLOCK_TRANSFER_PDU
     sizes: list[int] = []
+    blocks: list[int] = []
 
     def trace(direction: str, layer: str, data: bytes, summary: str) -> None:
         if direction == "rx" and layer == "apdu":
             sizes.append(len(data))  # before the evidence cuts long APDUs short
         ctx.record(direction, layer, data, summary)
 
-    error: Exception | None = None
-    result = None
+    def largest_ok() -> None:
+        largest = max(sizes, default=0)
+        if largest > pdu:
+            raise CheckFailed(f"the meter sent an APDU of {largest} bytes to a client whose max "
+                              f"receive PDU is {pdu}")
+
     s = ctx.open_session("mr", settings={"max_pdu_size": pdu})
     s.on_trace = trace
+    s.on_progress = lambda progress: blocks.append(progress.blocks)
+    fitted: list[str] = []
     try:
         s.connect()
         n = _entries_in_use(s, BLOCK_LOAD)
-        count = min(n, _BLOCK_TRANSFER_ROWS)
-        if count < 2:
-            raise CheckSkipped("the block load profile holds fewer than 2 entries")
-        ctx.note(f"client max receive PDU {pdu} bytes; reading the last {count} block load rows")
-        try:
-            result = s.read_profile(BLOCK_LOAD, entries=(n - count + 1, n), scalers=None)
-        except Exception as exc:  # noqa: BLE001 - the failure is the finding
-            error = exc
+        reads = []
+        if n >= 1:
+            count = min(n, _BLOCK_TRANSFER_ROWS)
+            reads.append((f"the last {count} block load rows",
+                          lambda: _read_rows(s, n, count)))
+        reads.append((f"the MR object list ({_ASSOCIATION_LN} attribute 2)",
+                      lambda: _read_object_list(s)))
+        ctx.note(f"client max receive PDU {pdu} bytes")
+        for what, read in reads:
+            blocks.clear()
+            ctx.note(f"reading {what}")
+            try:
+                size, got_blocks, detail = read()
+            except CheckFailed:
+                largest_ok()
+                raise
+            except Exception as exc:  # noqa: BLE001 - the failure is the finding
+                largest_ok()
+                raise CheckFailed(f"reading {what} with a {pdu}-byte PDU failed: {exc}") \
+                    from None
+            largest_ok()
+            if got_blocks < 0:  # a plain GET: its datablocks were counted by on_progress
+                got_blocks = max(blocks, default=0)
+            if size <= pdu:
+                # No blocks needed: whatever came is fine, but it proves nothing.
+                how = ("a normal (unsegmented) response" if got_blocks == 0
+                       else f"{got_blocks} datablocks")
+                ctx.note(f"{what}: {size} bytes fit one {pdu}-byte PDU (came as {how}); "
+                         "a larger buffer is needed")
+                fitted.append(f"{what} ({size} bytes)")
+                continue
+            if got_blocks < 2:
+                raise CheckFailed(f"{what} ({size} bytes) came as a normal (unsegmented) "
+                                  f"response; an answer larger than the {pdu}-byte PDU needs "
+                                  "block transfer")
+            return (f"{what} ({size} bytes{detail}) in {got_blocks} datablocks, every APDU "
+                    f"≤ {pdu} bytes")
     finally:
         s.close()
-    largest = max(sizes, default=0)
-    if largest > pdu:
-        raise CheckFailed(f"the meter sent an APDU of {largest} bytes to a client whose max "
-                          f"receive PDU is {pdu}")
-    if error is not None:
-        raise CheckFailed(f"reading {count} block load rows with a {pdu}-byte PDU failed: "
-                          f"{error}")
-    assert result is not None
-    if result.blocks < 2:
-        raise CheckFailed(f"{count} block load rows came in {result.blocks} datablocks; a "
-                          f"buffer larger than the {pdu}-byte PDU needs block transfer")
+    raise CheckSkipped(f"nothing larger than the {pdu}-byte PDU to read: "
+                       + ", ".join(fitted) + " fit one PDU")
+
+
+def _read_rows(s: Session, n: int, count: int) -> tuple[int, int, str]:
+    """(answer bytes, datablocks, "") of the last ``count`` block load rows; CheckFailed when
+    rows are missing."""
+    result = s.read_profile(BLOCK_LOAD, entries=(n - count + 1, n), scalers=None)
     if len(result.rows) != count or not result.complete:
         raise CheckFailed(f"block transfer delivered {len(result.rows)} of {count} rows"
                           + (f" ({result.error})" if result.error else ""))
-    return (f"{count} rows ({result.bytes} bytes) in {result.blocks} datablocks, every APDU "
-            f"≤ {pdu} bytes")
+    rows = Data(DataTag.ARRAY, tuple(Data(DataTag.STRUCTURE, tuple(r))
+                                     for r in result.raw_rows))
+    return _GET_RESPONSE_HEADER + len(encode_data(rows)), result.blocks, ""
+
+
+def _read_object_list(s: Session) -> tuple[int, int, str]:
+    """(answer bytes, -1, ", N objects") of the current association's object list (-1: the
+    datablocks are counted through ``on_progress``)."""
+    value = s.get(15, _ASSOCIATION_LN, 2)
+    if not isinstance(value, Data):
+        raise CheckFailed(f"the object list was refused: {_show(value)}")
+    count = len(value.value) if value.tag is DataTag.ARRAY else 0
+    return _GET_RESPONSE_HEADER + len(encode_data(value)), -1, f", {count} objects"

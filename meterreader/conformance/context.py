@@ -19,9 +19,10 @@ from meterreader.client.objects import CosemObjectInfo
 from meterreader.client.profile import ConnectionProfile
 from meterreader.client.session import Session
 from meterreader.client.settings import Framing
-from meterreader.client.trace import Trace
+from meterreader.client.trace import Trace, mask
 from meterreader.dlms.acse import MechanismName
-from meterreader.dlms.errors import LocalProtocolError
+from meterreader.dlms.errors import DlmsError, LocalProtocolError
+from meterreader.dlms.hdlc import decode_frame
 from meterreader.dlms.secret import SecretBytes
 from meterreader.india.associations import (DEFAULT_HLS_KEY, DEFAULT_LLS_PASSWORD, AssociationDef,
                                             get_association)
@@ -113,6 +114,14 @@ class ConformanceTarget:
         return base.replace(**values)
 
 
+def _frame_ok(data: bytes) -> bool:
+    try:
+        decode_frame(data)
+    except DlmsError:
+        return False
+    return True
+
+
 class CheckContext:
     """The environment of one conformance run (see the module docstring).
 
@@ -140,8 +149,9 @@ class CheckContext:
     def record(self, direction: str, layer: str, data: bytes, summary: str) -> None:
         """Add one exchanged frame/APDU (or a note: ``layer="note"``, ``data=b""``) to the
         running check's evidence."""
+        data, summary = self._masked(layer, bytes(data), summary)
         if self.on_trace is not None and layer != "note":
-            self.on_trace(direction, layer, bytes(data), summary)
+            self.on_trace(direction, layer, data, summary)
         if len(self.evidence) >= MAX_EVIDENCE:
             self._dropped += 1
             return
@@ -151,6 +161,21 @@ class CheckContext:
             data = data[:MAX_EVIDENCE_BYTES]
         self.evidence.append(Evidence(direction=direction, layer=layer, hex=data.hex(),
                                       summary=summary, timestamp=time.time()))
+
+    def _masked(self, layer: str, data: bytes, summary: str) -> tuple[bytes, str]:
+        """``data`` with the target's secrets masked (``*``). An HDLC frame is re-encoded so its
+        HCS/FCS still verify; one that cannot be (a deliberately broken frame) is marked
+        "(masked)" in the summary, so that its old FCS is not taken for the meter's error."""
+        t = self.target
+        secrets = [v.reveal() for v in (t.mr_password, t.us_key, t.profile.password,
+                                        t.profile.hls_key) if v is not None and len(v) >= 4]
+        for secret in secrets:
+            if secret not in data:
+                continue
+            data = mask(data, secret)
+            if layer == "hdlc" and not _frame_ok(data) and not summary.endswith("(masked)"):
+                summary = f"{summary} (masked)"
+        return data, summary
 
     def note(self, text: str) -> None:
         """A line of explanation in the evidence (what the check is about to try …)."""

@@ -7,6 +7,7 @@ Everything here is plain data (frozen dataclasses) with a JSON form: ``Conforman
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -186,9 +187,19 @@ class ConformanceReport:
                    outcomes=tuple(CheckOutcome.from_json(o) for o in outcomes),
                    options=dict(options))
 
+    def json_text(self) -> str:
+        """The JSON report exactly as :meth:`save_json` writes it."""
+        return json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n"
+
+    def fingerprint(self) -> str:
+        """The first 16 hex digits of the SHA-256 of :meth:`json_text` (UTF-8): printed on the
+        PDF so that a signed paper report can be matched to its JSON file
+        (``sha256sum report.json``)."""
+        return hashlib.sha256(self.json_text().encode("utf-8")).hexdigest()[:16]
+
     def save_json(self, path: str | os.PathLike[str]) -> Path:
         """Write the JSON report atomically; returns the path."""
-        atomic_write_text(path, json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n")
+        atomic_write_text(path, self.json_text(), newline="")  # bytes as fingerprinted
         return Path(path)
 
     @classmethod

@@ -7,8 +7,9 @@ that every conformance check (:mod:`meterreader.conformance`) can be shown to fa
 Where each defect acts:
 
 * the object model (:func:`apply_device_defects`, run once after ``build_meter``):
-  missing-object, wrong-access, wrong-type, wrong-scaler, bad-sort-order, range-entry-mismatch,
-  bad-event-code, no-billing-increment, bad-clock — through public attributes and two hooks:
+  missing-object, reject-correct-secret, wrong-access, wrong-declared-access, wrong-type,
+  wrong-scaler, bad-sort-order, range-entry-mismatch, bad-event-code, no-billing-increment,
+  bad-clock, bad-time-zone — through public attributes and two hooks:
   ``CosemObject.get_filters`` (rework a GET answer) and ``LogicalDevice.enforce`` (rights
   enforced other than declared);
 * the association layer (:mod:`.server`): accept-wrong-password (:func:`with_password`),
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 
     from .device import LogicalDevice, PhysicalDevice
 
-__all__ = ["DEFECTS", "MISSING_OBJECT", "WRONG_SCALER_REGISTER", "apply_device_defects",
+__all__ = ["DEFECTS", "MISSING_OBJECT", "REJECTING_PASSWORD", "WRONG_SCALER_REGISTER",
+           "WRONG_ZONE_MINUTES", "apply_device_defects",
            "describe_defects", "parse_defects", "send_unsplit", "with_password"]
 
 #: The mandatory object (MR and US object lists, every category) that missing-object removes.
@@ -44,6 +46,10 @@ WRONG_SCALER_REGISTER = Obis(1, 0, 32, 7, 0, 255)
 _CLOCK = Obis(0, 0, 1, 0, 0, 255)
 _BLOCK_LOAD = Obis(1, 0, 99, 1, 0, 255)
 _BILLING_COUNT = Obis(0, 0, 0, 1, 0, 255)
+#: The LLS password reject-correct-secret gives the MR association instead of the right one.
+REJECTING_PASSWORD = b"\x00not-the-right-one\x00"
+#: The UTC offset (minutes) bad-time-zone reports instead of IST's 330 (e.g. CET).
+WRONG_ZONE_MINUTES = 60
 _CLOCK_STATUS_INVALID = 0x01  # Blue Book, Clock: clock_status bit 0 "invalid value"
 _RANGE_SELECTOR = 1
 _MAX_APDU = 0xFFFF  # longest APDU the wrapper (16-bit length) can carry
@@ -52,12 +58,17 @@ DEFECTS: Mapping[str, str] = MappingProxyType({
     "missing-object": f"the mandatory object {MISSING_OBJECT} (demand integration period) is "
                       "in no association's object list and undefined",
     "accept-wrong-password": "MR (LLS) accepts any password",
+    "reject-correct-secret": "MR (LLS) refuses even the right password (the meter holds "
+                             "another one)",
     "accept-unknown-client": "an AARQ from an unknown client SAP (e.g. 99) is accepted, without "
                              "authentication and with the rights of PC",
     "wrong-access": "MR may SET the clock time (0.0.1.0.0.255 attribute 2), which its object "
                     "list declares read-only; the SET takes effect",
+    "wrong-declared-access": "MR's object list declares the clock time (0.0.1.0.0.255 "
+                             "attribute 2) read-write, where IS 15959 says read-only; a SET is "
+                             "still refused (read-only enforced)",
     "wrong-type": "clock time_zone (0.0.1.0.0.255 attribute 3, long) comes back as "
-                  "long-unsigned (its absolute value, e.g. 330)",
+                  "double-long (same value, e.g. -330)",
     "wrong-scaler": f"register {WRONG_SCALER_REGISTER} answers a scaler one higher than the "
                     "instantaneous scaler profile declares",
     "bad-sort-order": "the block load buffer (1.0.99.1.0.255) is delivered newest first "
@@ -70,6 +81,9 @@ DEFECTS: Mapping[str, str] = MappingProxyType({
                             "never changes",
     "bad-clock": "the clock status has the invalid-value bit set (attribute 4 and the status "
                  "byte of attribute 2)",
+    "bad-time-zone": f"the clock reports UTC{WRONG_ZONE_MINUTES // 60:+d} instead of IST: "
+                     f"time_zone (attribute 3) and the deviation of attribute 2 are "
+                     f"{WRONG_ZONE_MINUTES} minutes, in the meter's own sign convention",
     "bad-hdlc-negotiation": "the UA offers maximum information field lengths 128 bytes longer "
                             "and windows one larger (up to 7) than the SNRM proposed",
     "ignore-bad-fcs": "an HDLC frame with a wrong FCS is processed (and answered) as if valid",
@@ -137,9 +151,29 @@ def _wrong_access(ld: LogicalDevice, model: Any) -> None:
         {**declared.attributes, 2: AttributeAccessMode.READ_WRITE})))
 
 
+def _reject_correct_secret(ld: LogicalDevice, model: Any) -> None:
+    # The connection layer takes the LLS password from the Association LN object (attribute 7)
+    # for every new association, so the right password no longer matches.
+    from meterreader.dlms.secret import SecretBytes
+
+    mr = ld.association("MR")
+    if mr is None or mr.secret is None:
+        raise ValueError("this meter has no MR association with a password to break")
+    mr.secret = SecretBytes(REJECTING_PASSWORD)
+
+
+def _wrong_declared_access(ld: LogicalDevice, model: Any) -> None:
+    declared = ld.rights("MR", _CLOCK)
+    if declared is None:
+        raise ValueError("MR does not list the clock")
+    ld.enforce("MR", _CLOCK, declared)  # what is checked stays read-only …
+    ld.grant("MR", _CLOCK, dataclasses.replace(declared, attributes=MappingProxyType(
+        {**declared.attributes, 2: AttributeAccessMode.READ_WRITE})))  # … the list says rw
+
+
 def _wrong_type(ld: LogicalDevice, model: Any) -> None:
-    _filter(ld, _CLOCK, 3, lambda value, _sel: Data(DataTag.LONG_UNSIGNED,
-                                                    abs(value.value) & 0xFFFF))
+    # Same value and sign, so only the type is wrong (the clock check still sees IST).
+    _filter(ld, _CLOCK, 3, lambda value, _sel: Data(DataTag.DOUBLE_LONG, value.value))
 
 
 def _wrong_scaler(ld: LogicalDevice, model: Any) -> None:
@@ -203,12 +237,37 @@ def _bad_clock(ld: LogicalDevice, model: Any) -> None:
     _filter(ld, _CLOCK, 4, _invalid_status)
 
 
+def _zone(value: Data, _selection: Any) -> Data:
+    """time_zone: the wrong zone with the sign the meter uses (Blue Book: negative east)."""
+    sign = -1 if isinstance(value.value, int) and value.value < 0 else 1
+    return Data(value.tag, sign * WRONG_ZONE_MINUTES)
+
+
+def _zone_deviation(value: Data, _selection: Any) -> Data:
+    """The deviation (bytes 9-10, signed big-endian) of a date-time octet-string."""
+    raw = value.value
+    if not isinstance(raw, bytes) or len(raw) != 12:
+        return value
+    deviation = int.from_bytes(raw[9:11], "big", signed=True)
+    if deviation == -0x8000:  # not specified: leave it
+        return value
+    sign = -1 if deviation < 0 else 1
+    return Data(value.tag, raw[:9] + (sign * WRONG_ZONE_MINUTES).to_bytes(2, "big", signed=True)
+                + raw[11:])
+
+
+def _bad_time_zone(ld: LogicalDevice, model: Any) -> None:
+    _filter(ld, _CLOCK, 3, _zone)
+    _filter(ld, _CLOCK, 2, _zone_deviation)
+
+
 _DEVICE_DEFECTS: dict[str, Callable[[LogicalDevice, Any], None]] = {
-    "missing-object": _missing_object, "wrong-access": _wrong_access,
+    "missing-object": _missing_object, "reject-correct-secret": _reject_correct_secret,
+    "wrong-access": _wrong_access, "wrong-declared-access": _wrong_declared_access,
     "wrong-type": _wrong_type, "wrong-scaler": _wrong_scaler,
     "bad-sort-order": _bad_sort_order, "range-entry-mismatch": _range_entry_mismatch,
     "bad-event-code": _bad_event_code, "no-billing-increment": _no_billing_increment,
-    "bad-clock": _bad_clock,
+    "bad-clock": _bad_clock, "bad-time-zone": _bad_time_zone,
 }
 
 
