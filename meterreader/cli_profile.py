@@ -3,7 +3,9 @@ as CSV or JSON, whole, by date range, by entries or for the last N days.
 
 CSV: a header row of column titles with units, then one row per entry; date-times in ISO 8601
 with the meter's UTC offset. A transfer that fails part-way still writes the rows received,
-says how many were kept and exits with the failure's code.
+says how many were kept and exits with the failure's code; ``--resume FILE`` then continues it
+from the last capture time in FILE (see :mod:`meterreader.client.resume`) and appends only the
+new rows, so the file ends equal to an uninterrupted download.
 """
 
 from __future__ import annotations
@@ -11,17 +13,21 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import io
 import json
 import sys
 import textwrap
 from typing import IO, Any
 
+from meterreader.atomic import atomic_write_text
 from meterreader.cli_connect import (EXIT_CODES_TEXT, EXIT_OK, UsageError,
                                      add_connection_options, failure)
 from meterreader.cli_run import RunContext, run_session
 from meterreader.cli_values import cell_text, json_safe
+from meterreader.client.resume import ResumePoint, read_rest
 from meterreader.cosem.obis import Obis
 from meterreader.dlms.errors import DlmsError
+from meterreader.india.profiles import column_title
 
 __all__ = ["add_parser", "write_csv", "write_json"]
 
@@ -113,8 +119,99 @@ class _Progress:
             self.shown = False
 
 
+# -- resume ---------------------------------------------------------------------------------------
+
+#: Title of the clock column (Clock, class 8, attribute 2) in a saved CSV.
+_CLOCK_TITLE = column_title(Obis(0, 0, 1, 0, 0, 255), None, class_id=8, attribute=2)
+
+
+def _time(value: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
+
+
+class _Saved:
+    """An earlier (interrupted) output of this command: its format, titles, rows and text."""
+
+    def __init__(self, path: str, obis: Obis) -> None:
+        try:
+            with open(path, encoding="utf-8", newline="") as f:
+                self.text = f.read()
+        except OSError as exc:
+            raise UsageError(f"--resume: cannot read {path}: {exc.strerror or exc}") from None
+        self.json = self.text.lstrip().startswith("{")
+        try:
+            if self.json:
+                self.doc = json.loads(self.text)
+                if self.doc.get("obis") != str(obis):
+                    raise UsageError(f"--resume: {path} holds profile {self.doc.get('obis')}, "
+                                     f"not {obis}")
+                columns = self.doc["columns"]
+                self.titles = [c["title"] for c in columns]
+                self.rows = self.doc["rows"]
+                clock = next((i for i, c in enumerate(columns)
+                              if c.get("class_id") == 8 and c.get("attribute") == 2), None)
+            else:
+                table = list(csv.reader(self.text.splitlines()))
+                self.titles, self.rows = (table[0], table[1:]) if table else ([], [])
+                clock = self.titles.index(_CLOCK_TITLE) if _CLOCK_TITLE in self.titles else None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise UsageError(f"--resume: {path} is not a CSV or JSON written by this "
+                             f"command ({exc})") from None
+        if not self.titles:
+            raise UsageError(f"--resume: {path} is empty")
+        self.times = [_time(row[clock]) if clock is not None and clock < len(row) else None
+                      for row in self.rows]
+        self.has_clock = clock is not None
+
+    def merged(self, rest: Any, ctx: RunContext) -> str:
+        """The saved text with ``rest``'s rows appended (the same text a clean read writes)."""
+        if rest.columns and [c.title for c in rest.columns] != self.titles:
+            raise UsageError("--resume: the meter's columns differ from the saved file's")
+        if self.json:
+            doc = dict(self.doc)
+            doc["rows"] = list(self.rows) + [[json_safe(v) for v in row] for row in rest.rows]
+            doc["complete"] = rest.complete
+            doc["error"] = ctx.failure(rest.error)[1] if rest.error is not None else None
+            return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        out = io.StringIO()
+        out.write(self.text if self.text.endswith("\n") else self.text + "\n")
+        csv.writer(out, lineterminator="\n").writerows(
+            [cell_text(v) for v in row] for row in rest.rows)
+        return out.getvalue()
+
+
+def _resume(session: Any, args: argparse.Namespace, ctx: RunContext,
+            progress: _Progress | None, span: tuple[Any, Any] | None) -> int:
+    saved: _Saved = args.saved
+    if not saved.has_clock and args.entries is None and saved.rows:
+        raise UsageError(f"--resume: {args.resume} has no clock column; resume by --entries")
+    point = ResumePoint.from_times(args.obis, saved.times, span=span, entries=args.entries)
+    try:
+        rest = read_rest(session, point, progress=progress)
+    finally:
+        if progress is not None:
+            progress.end()
+    target = args.output if args.output not in (None, "-") else args.resume
+    atomic_write_text(target, saved.merged(rest, ctx), newline="")
+    total = len(saved.rows) + len(rest.rows)
+    if not rest.complete:
+        code, message = ctx.failure(rest.error)
+        print(f"meterreader profile: transfer failed part-way again: {total} rows kept in "
+              f"{target} ({len(rest.rows)} new); run again with --resume {target}; {message}",
+              file=sys.stderr)
+        return code
+    print(f"{len(rest.rows)} new rows, {total} in all, written to {target}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _profile(session: Any, args: argparse.Namespace, ctx: RunContext,
              progress: _Progress | None) -> int:
+    if args.resume is not None:
+        return _resume(session, args, ctx, progress,
+                       (args.start, args.end) if args.start or args.end else None)
     span = None
     if args.last_days is not None:
         now = session.read_clock()
@@ -157,9 +254,15 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         print(f"meterreader profile: {' and '.join(chosen)} exclude each other",
               file=sys.stderr)
         return 2
+    if args.resume is not None and args.last_days is not None:
+        print("meterreader profile: --resume continues from the saved file; give --to (or "
+              "nothing) instead of --last-days", file=sys.stderr)
+        return 2
     if args.start and args.end and args.start > args.end:
         print("meterreader profile: --from is after --to", file=sys.stderr)
         return 2
+    # Read the saved file before connecting: a wrong file costs no meter session.
+    args.saved = _Saved(args.resume, args.obis) if args.resume is not None else None
     progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
     return run_session(args, lambda session, ctx: _profile(session, args, ctx, progress))
 
@@ -190,5 +293,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "json"), default="csv",
                    help="output format (default csv; --json = json)")
     p.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+    p.add_argument("--resume", metavar="FILE",
+                   help="continue an interrupted download saved in FILE (CSV or JSON of this "
+                        "command): read from its last capture time to --to (or the newest), "
+                        "skip the rows it has, append the rest (to --output, default FILE)")
     p.set_defaults(func=_cmd_profile)
     return p

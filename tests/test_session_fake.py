@@ -231,7 +231,7 @@ def test_silent_hdlc_meter_gives_meter_not_answering_after_the_retries(meter):
         session.connect()
     elapsed = time.monotonic() - started
     assert str(info.value).startswith(
-        "no answer from the meter within 0.1 s (3 retries) — check cable/probe, baud rate, "
+        "no answer from the meter within 0.05 s (3 retries) — check cable/probe, baud rate, "
         "server address")
     snrms = [w for w in line.transport.writes if decode_frame(w)[0].frame_type is FrameType.SNRM]
     assert len(snrms) == 4  # the first and three repetitions

@@ -179,13 +179,19 @@ class ReadMeterDialog(QDialog):
         from meterreader.reading.plan import read_meter
         category, days = self.chosen_category(), self.days.value()
         sections = self.chosen_sections()
+        from meterreader.reading.json_io import reading_file_name, save_reading
         relay, connection, association = self.relay, self.connection, self.association
+        folder = Path(self.folder.text()).expanduser()
         self.reading, self.saved_path, self.error = None, None, ""
 
-        def run(session: Any) -> Any:  # on the worker thread
-            return read_meter(session, category, days=days, sections=sections,
-                              progress=relay.report, connection=connection,
-                              association=association)
+        def run(session: Any) -> Any:  # on the worker thread: read, then save (file I/O too)
+            reading = read_meter(session, category, days=days, sections=sections,
+                                 progress=relay.report, connection=connection,
+                                 association=association)
+            try:
+                return reading, save_reading(reading, folder / reading_file_name(reading)), None
+            except Exception as exc:  # noqa: BLE001 (disk full, no permission …): reported
+                return reading, None, exc
 
         self.job = self.worker.submit(run, description=f"read meter (category {category})")
         self.job.finished.connect(self._on_finished)
@@ -212,20 +218,18 @@ class ReadMeterDialog(QDialog):
         self.progress.setFormat(f"Step {p.step} of {p.steps} · %p%")
         self.message.setText(p.message or p.title)
 
-    def _on_finished(self, reading: Any) -> None:
+    def _on_finished(self, result: Any) -> None:
+        reading, saved, save_error = result
         self._set_running(False)
         self.reading = reading
         self.progress.setValue(1000)
         self.progress.setFormat("Done" if reading.complete else "Partial")
-        try:
-            from meterreader.reading.json_io import reading_file_name, save_reading
-            folder = Path(self.folder.text()).expanduser()
-            self.saved_path = save_reading(reading, folder / reading_file_name(reading))
-        except Exception as exc:  # noqa: BLE001 (disk full, no permission …): say so
-            self.error = f"The reading could not be saved: {exc}"
+        if save_error is not None:
+            self.error = f"The reading could not be saved: {save_error}"
             self._say(self.error, error=True)
             self.reading_ready.emit(reading, "")
             return
+        self.saved_path = saved
         state = "complete" if reading.complete else "PARTIAL"
         self._say(f"Reading {state}; saved to {self.saved_path}", error=not reading.complete)
         self.reading_ready.emit(reading, str(self.saved_path))

@@ -118,11 +118,11 @@ class Wire(ABC):
     def _not_answering(self, retries: int) -> MeterNotAnswering:
         s = self.settings
         if s.framing is Framing.HDLC:
-            text = (f"no answer from the meter within {s.response_timeout:.1f} s ({retries} "
+            text = (f"no answer from the meter within {s.response_timeout:g} s ({retries} "
                     f"retries) — check cable/probe, baud rate, server address "
                     f"({s.server_address}, client {s.client_sap})")
         else:
-            text = (f"no answer from the meter within {s.response_timeout:.1f} s — check the "
+            text = (f"no answer from the meter within {s.response_timeout:g} s — check the "
                     f"logical device address (wPort {s.server_logical_address}), the client "
                     f"SAP ({s.client_sap}) and that the meter is reachable")
         return MeterNotAnswering(text, timeout=s.response_timeout, retries=retries)
@@ -247,6 +247,9 @@ class HdlcWire(Wire):
         # IEC 62056-46: the primary station repeats its unacknowledged frames (or polls with RR)
         # when the secondary does not answer within the response timeout.
         repeat = self.link.timeout_expired()
+        # The link dropped a half frame on the timeout; so does the trace tap (else the next
+        # frame, e.g. a DM after a reset, would be read as its rest and never traced).
+        self._tap = FrameTap()
         events = self.link.receive_data(b"")
         if repeat:
             self.counters.retransmissions += 1

@@ -12,6 +12,10 @@ Fault kinds (``--fault KIND[=N]``, N defaults to :data:`DEFAULTS`):
 * ``corrupt=N`` — corrupt the FCS of every Nth frame (the client rejects it); a wrapper packet has
   no FCS, so its last byte is flipped instead;
 * ``duplicate=N`` — send every Nth frame twice;
+* ``wrong-ns=N`` — send every Nth frame, when it is an HDLC I-frame, with a wrong send sequence
+  number N(S) (HCS and FCS recomputed, so only the sequence is wrong): the client discards it
+  and, at the poll, asks again from its V(R) (go-back-N); other frames and wrapper packets,
+  which carry no sequence number, pass unchanged;
 * ``stall=N`` — after N bytes sent on the connection, stop answering (mid-frame if need be);
 * ``reset=N`` — after N bytes sent, reset the TCP connection (RST); a serial line or pty has no
   connection to reset, so the meter "hangs up" instead: it forgets the link and association and
@@ -26,13 +30,16 @@ Line emulation: :func:`pace` cuts a write into chunks with the time each takes o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum, unique
 from typing import Iterable, Sequence, Union
 
+from meterreader.dlms.errors import DlmsError
+from meterreader.dlms.hdlc.frame import FrameType, decode_frame, encode_frame
+
 __all__ = ["Action", "DEFAULTS", "Fault", "FaultInjector", "FaultKind", "LineOptions", "Pause",
            "Reboot", "Reset", "Stall", "Write", "corrupt_frame", "describe_kinds", "pace",
-           "wire_time"]
+           "renumber_frame", "wire_time"]
 
 #: Bits on the wire per byte: start bit, 8 data bits, stop bit.
 BITS_PER_BYTE = 10
@@ -46,6 +53,7 @@ class FaultKind(Enum):
     DROP = "drop"
     CORRUPT = "corrupt"
     DUPLICATE = "duplicate"
+    WRONG_NS = "wrong-ns"
     STALL = "stall"
     RESET = "reset"
     REBOOT = "reboot"
@@ -54,6 +62,7 @@ class FaultKind(Enum):
 #: The value a fault takes when ``--fault KIND`` gives none.
 DEFAULTS: dict[FaultKind, float] = {
     FaultKind.DELAY: 1.0, FaultKind.DROP: 5, FaultKind.CORRUPT: 5, FaultKind.DUPLICATE: 5,
+    FaultKind.WRONG_NS: 5,
     FaultKind.STALL: 1000, FaultKind.RESET: 1000, FaultKind.REBOOT: 10,
 }
 _HELP = {
@@ -61,6 +70,7 @@ _HELP = {
     FaultKind.DROP: "drop every Nth frame",
     FaultKind.CORRUPT: "corrupt the FCS of every Nth frame",
     FaultKind.DUPLICATE: "send every Nth frame twice",
+    FaultKind.WRONG_NS: "give every Nth HDLC I-frame a wrong N(S)",
     FaultKind.STALL: "stop answering after N bytes",
     FaultKind.RESET: "reset the TCP connection after N bytes",
     FaultKind.REBOOT: "forget the association after every Nth frame",
@@ -170,6 +180,21 @@ def corrupt_frame(frame: bytes) -> bytes:
     return frame[:-1] + bytes((frame[-1] ^ 0xFF,))
 
 
+def renumber_frame(frame: bytes) -> bytes:
+    """An HDLC I-frame with N(S) one ahead of its own (a frame "from the future": the receiver
+    sees a gap) and valid HCS/FCS; anything else (S/U frames, wrapper packets, bytes that do not
+    decode) unchanged."""
+    if len(frame) < 4 or frame[0] != 0x7E or frame[-1] != 0x7E:
+        return frame
+    try:
+        decoded, _ = decode_frame(frame)
+    except DlmsError:
+        return frame
+    if decoded.frame_type is not FrameType.I:
+        return frame
+    return encode_frame(replace(decoded, n_s=(decoded.n_s + 1) % 8))
+
+
 class FaultInjector:
     """Applies the faults of one connection to its outgoing frames (see the module docstring).
 
@@ -201,6 +226,8 @@ class FaultInjector:
             self.frames += 1
             if self._every(FaultKind.DROP):
                 continue
+            if self._every(FaultKind.WRONG_NS):
+                frame = renumber_frame(frame)
             if self._every(FaultKind.CORRUPT):
                 frame = corrupt_frame(frame)
             for _ in range(2 if self._every(FaultKind.DUPLICATE) else 1):

@@ -186,6 +186,11 @@ class HdlcLink:
         When ``max_retries`` is exhausted the link goes to DISCONNECTED and the next
         ``receive_data`` call (``receive_data(b"")`` will do) returns ``RetriesExhausted``.
         """
+        if self._reader.buffered.strip(b"\x7e"):
+            # IEC 62056-46: a frame left incomplete when the line falls silent is discarded;
+            # kept, it would swallow the peer's next frames (e.g. the DM of a meter that
+            # hung up mid-frame) as the rest of its announced length.
+            self._reader = FrameReader(max_frame_length=self._config.max_frame_length)
         waiting = self.state in (LinkState.CONNECTING, LinkState.DISCONNECTING) or (
             self.state is LinkState.CONNECTED and self._role is Role.CLIENT
             and (not self._our_turn or self._peer_busy))
