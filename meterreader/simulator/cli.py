@@ -25,6 +25,10 @@ from .faults import Fault, describe_kinds
 #: Default of --inactivity-timeout (as server.DEFAULT_INACTIVITY_TIMEOUT, which is not imported
 #: here so that --help stays fast).
 DEFAULT_INACTIVITY_TIMEOUT = 120.0
+#: Defaults of --idle-timeout and --max-clients (as server_options' DEFAULT_IDLE_TIMEOUT and
+#: DEFAULT_MAX_CLIENTS).
+DEFAULT_IDLE_TIMEOUT = 300.0
+DEFAULT_MAX_CLIENTS = 16
 
 __all__ = ["add_parser", "build_parser", "main", "run"]
 
@@ -150,6 +154,14 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     a("--inactivity-timeout", type=float, default=DEFAULT_INACTIVITY_TIMEOUT, metavar="S",
       help="seconds without traffic after which an HDLC line drops its links and, with "
            "--mode-e, expects a new sign-on (default: %(default)g; 0 = never)")
+    a("--idle-timeout", type=float, default=DEFAULT_IDLE_TIMEOUT, metavar="S",
+      help="seconds without traffic after which a TCP connection is closed "
+           "(default: %(default)g; 0 = never)")
+    a("--max-clients", type=int, default=DEFAULT_MAX_CLIENTS, metavar="N",
+      help="concurrent TCP connections served; more are closed at once (default: %(default)d)")
+    a("--replay-guard", action="store_true",
+      help="check the ciphered client's invocation counters across connections too (a "
+           "client must continue its counter, as with a real meter)")
     a("--link-baud", type=int, metavar="N",
       help="pace output to N bit/s, 10 bits a byte (default: as fast as the medium)")
     a("--fault", type=_fault, action="append", default=[], metavar="KIND[=N]",
@@ -252,7 +264,9 @@ def _serve(args: argparse.Namespace, logger: logging.Logger, stop: threading.Eve
             serial_format=args.serial_format, address_sizes=_sizes(args.address_sizes),
             wrapper_only=args.wrapper_only, link_baud=args.link_baud, faults=args.fault,
             logger=logger,
-            inactivity_timeout=args.inactivity_timeout or None, defects=args.defect)
+            inactivity_timeout=args.inactivity_timeout or None, defects=args.defect,
+            idle_timeout=args.idle_timeout or None, max_clients=args.max_clients,
+            replay_guard=args.replay_guard)
     except (ValueError, DlmsError) as exc:  # bad option values
         print(f"meterreader simulate: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -28,8 +28,8 @@ from .device import PhysicalDevice
 from .faults import Fault, LineOptions
 from .media import Listener, PtyListener, SerialListener, TcpListener
 from .serial_line import LineFormat, parse_format
-from .server import (DEFAULT_IDENTIFICATION, DEFAULT_INACTIVITY_TIMEOUT, CipheredClient, Framing,
-                     MeterServer, ServerOptions)
+from .server import (DEFAULT_IDENTIFICATION, DEFAULT_IDLE_TIMEOUT, DEFAULT_INACTIVITY_TIMEOUT,
+                     DEFAULT_MAX_CLIENTS, CipheredClient, Framing, MeterServer, ServerOptions)
 
 __all__ = ["SimulatedMeter"]
 
@@ -68,7 +68,10 @@ class SimulatedMeter:
     the lower address 17), ``address_sizes`` (HDLC server address sizes answered, e.g. ``(1,)``
     for a 1-byte-addressing-only meter; frames with other sizes get no answer), ``wrapper_only``
     (the wrapper port discards an HDLC probe silently and keeps the connection; default: it
-    closes the connection).
+    closes the connection). Limits: ``max_clients`` (concurrent TCP connections, more are
+    closed at once), ``idle_timeout`` (seconds of silence after which a TCP connection is
+    closed; None = never), ``replay_guard`` (the ciphered client's invocation counters are
+    checked across connections too).
     Serial port (:meth:`serve_serial` and the line emulator
     :class:`~meterreader.simulator.serial_line.EmulatedSerialMeter`; a pty ignores them):
     ``serial_baud`` (the meter's HDLC baud rate; with mode E the highest rate its identification
@@ -98,6 +101,8 @@ class SimulatedMeter:
                  serial_baud: int = 9600, serial_format: str = "8N1",
                  address_sizes: Iterable[int] = (1, 2, 4), wrapper_only: bool = False,
                  inactivity_timeout: float | None = DEFAULT_INACTIVITY_TIMEOUT,
+                 idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+                 max_clients: int = DEFAULT_MAX_CLIENTS, replay_guard: bool = False,
                  link_baud: int | None = None, faults: Iterable[Fault | str] = (),
                  logger: logging.Logger | None = None,
                  rng: Callable[[int], bytes] = secrets.token_bytes,
@@ -140,6 +145,8 @@ class SimulatedMeter:
                                 mode_e_only=mode_e_only, identification=identification,
                                 address_sizes=tuple(address_sizes), wrapper_only=wrapper_only,
                                 inactivity_timeout=inactivity_timeout, defects=self.defects,
+                                idle_timeout=idle_timeout, max_clients=max_clients,
+                                replay_guard=replay_guard,
                                 **({"hdlc_parameters": hdlc_parameters} if hdlc_parameters
                                    else {}))
         self.server = MeterServer(self.device, options, logger=logger, rng=rng)

@@ -3,9 +3,11 @@
 Every client line runs on a thread of its own: it reads bytes, hands them to its
 :class:`~meterreader.simulator.server.ClientSession`, passes the frames through the line's
 :class:`~meterreader.simulator.faults.FaultInjector` and carries out the actions (paced writes,
-pauses, TCP reset, stall, reboot). TCP listeners serve several clients at once, each with its own
-session and association; a pty or serial port is one line shared by the clients that take turns
-on it (HDLC sorts them out by SNRM/DISC).
+pauses, TCP reset, stall, reboot). TCP listeners serve several clients at once (at most
+``ServerOptions.max_clients`` over all TCP listeners of a meter; one more is closed at once),
+each with its own session and association, and close a connection that stays silent for
+``ServerOptions.idle_timeout`` seconds; a pty or serial port is one line shared by the clients
+that take turns on it (HDLC sorts them out by SNRM/DISC).
 
 ``stop()`` closes the listening socket, every client socket and file descriptor, and joins every
 thread it started: nothing is left behind.
@@ -43,8 +45,10 @@ class _LineLoop:
                  read: Callable[[float], bytes | None], write: Callable[[bytes], None],
                  reset: Callable[[], None] | None = None,
                  set_baud: Callable[[int], None] | None = None,
+                 idle_timeout: float | None = None,
                  logger: logging.Logger) -> None:
         self.session, self.line, self.stop = session, line, stop
+        self.idle_timeout = idle_timeout
         self.read, self.write, self.reset, self.set_baud = read, write, reset, set_baud
         self.logger = logger
         self.injector = line.injector()
@@ -56,7 +60,12 @@ class _LineLoop:
             while not self.stop.is_set():
                 data = self.read(POLL)
                 if data is None:
-                    self.session.idle(time.monotonic() - last)
+                    silent = time.monotonic() - last
+                    if self.idle_timeout is not None and silent >= self.idle_timeout:
+                        self.logger.debug("[%s] idle for %.1f s: connection closed",
+                                          self.session.peer, silent)
+                        return
+                    self.session.idle(silent)
                     self._follow_baud()
                     continue
                 last = time.monotonic()
@@ -226,8 +235,14 @@ class TcpListener(Listener):
                 if self._stop.is_set():
                     return
                 continue
+            if not self.server.admit():  # max_clients: no thread, no session for this one
+                self.logger.debug("[%s:%s] refused: %d clients already connected", address[0],
+                                  address[1], self.server.options.max_clients)
+                conn.close()
+                continue
             with self._lock:
                 if self._stop.is_set():
+                    self.server.leave()
                     conn.close()
                     return
                 self._clients.add(conn)
@@ -235,9 +250,7 @@ class TcpListener(Listener):
 
     def _serve(self, conn: socket.socket, address: Any) -> None:
         peer = f"{address[0]}:{address[1]}"
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.logger.debug("[%s] connected to %s", peer, self.description)
-        session = self.server.session(self.framing, peer)
 
         def read(timeout: float) -> bytes | None:
             ready, _, _ = select.select([conn], [], [], timeout)
@@ -248,12 +261,18 @@ class TcpListener(Listener):
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
         try:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            session = self.server.session(self.framing, peer)
             _LineLoop(session, self.line, self._stop, read=read, write=conn.sendall,
-                      reset=reset, logger=self.logger).run()
+                      reset=reset, idle_timeout=self.server.options.idle_timeout,
+                      logger=self.logger).run()
+        except OSError as exc:  # reset before the session started
+            self.logger.debug("[%s] line closed: %s", peer, exc)
         finally:
             with self._lock:
                 self._clients.discard(conn)
             conn.close()
+            self.server.leave()
             self.logger.debug("[%s] disconnected", peer)
 
     def _close(self) -> None:

@@ -37,6 +37,9 @@ frames to write, one HDLC frame or wrapper packet each, so that :mod:`.faults` c
   with HDLC directly is served too, unless :attr:`ServerOptions.mode_e_only` (then HDLC before
   the sign-on is ignored). Back to the sign-on: after DISC, on a new request line
   between HDLC frames (a client that left without DISC), and after the inactivity time-out.
+* Limits (:mod:`.server_options`): max PDU size (also bounds HDLC segmented transfers), max
+  concurrent TCP clients and the TCP idle time-out (both enforced by :mod:`.media`), wrapper
+  associations per connection, and optionally replay checks across connections.
 * Inactivity (HDLC): the media call ``session.idle(seconds)`` while the line is silent; after
   :attr:`ServerOptions.inactivity_timeout` the links are dropped (IEC 62056-46 inactivity
   time-out).
@@ -52,8 +55,6 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from dataclasses import dataclass, field
-from enum import Enum, unique
 from typing import Any, Callable
 
 from meterreader.dlms import connection_events as ev
@@ -65,96 +66,38 @@ from meterreader.dlms.connection_settings import (HLS_MECHANISMS, ClientAssociat
                                                   ServerAssociationPolicy)
 from meterreader.dlms.errors import DlmsError
 from meterreader.dlms.errors import Reason
-from meterreader.dlms.hdlc import (FrameReader, HdlcAddress, HdlcConfig, HdlcFrame,
-                                   HdlcParameters, encode_frame)
+from meterreader.dlms.hdlc import (FrameReader, FrameType, HdlcAddress, HdlcConfig, HdlcFrame,
+                                   encode_frame)
 from meterreader.dlms.initiate import Conformance
-from meterreader.dlms.secret import SecretBytes
-from meterreader.dlms.security import SecurityKeys
+from meterreader.dlms.security import ReplayGuard, SecurityKeys
 from meterreader.dlms.wrapper import WrapperFrame, WrapperReader
 from meterreader.india.associations import association_by_client_sap
 
-from .defects import parse_defects, send_unsplit, with_password
+from .defects import send_unsplit, with_password
 from .device import LogicalDevice, PhysicalDevice
 from .objects import AccessContext
 from .server_hdlc import (ChecksumBlindReader, HdlcChannel, ServerLink, parse_header,
                           split_hdlc_frames)
 from .server_log import WireLog, describe_error
+from .server_options import (DEFAULT_IDENTIFICATION, DEFAULT_IDLE_TIMEOUT,
+                             DEFAULT_INACTIVITY_TIMEOUT, DEFAULT_MAX_CLIENTS, CipheredClient,
+                             Framing, ServerOptions)
 from .server_services import answer
 from .server_sign_on import SignOn
 
-__all__ = ["CipheredClient", "ClientSession", "DEFAULT_IDENTIFICATION",
-           "DEFAULT_INACTIVITY_TIMEOUT", "Framing", "MeterServer", "ServerOptions",
-           "TWO_BYTE_PHYSICAL_ADDRESS", "split_hdlc_frames"]
+__all__ = ["CipheredClient", "ClientSession", "DEFAULT_IDENTIFICATION", "DEFAULT_IDLE_TIMEOUT",
+           "DEFAULT_INACTIVITY_TIMEOUT", "DEFAULT_MAX_CLIENTS", "Framing", "MeterServer",
+           "ServerOptions", "TWO_BYTE_PHYSICAL_ADDRESS", "split_hdlc_frames"]
 
-#: IEC 62056-21 identification message: manufacturer "MRD", baud character 5 (9600 Bd),
-#: enhanced identification "\2" (binary mode, HDLC), then the meter's identification.
-DEFAULT_IDENTIFICATION = b"/MRD5\\2@IS15959SIM\r\n"
 #: Lower HDLC address many IEC meters answer with 2-byte server addresses (IS15959.md), accepted
 #: besides the low 7 bits of the physical address.
 TWO_BYTE_PHYSICAL_ADDRESS = 17
-#: Default inactivity time-out of HDLC lines (seconds).
-DEFAULT_INACTIVITY_TIMEOUT = 120.0
 #: Associations one wrapper connection may hold at once (client SAP × logical device).
 MAX_WRAPPER_ASSOCIATIONS = 16
+#: What an HDLC segmented transfer may carry beyond max_pdu_size: the LLC header (3 bytes) and
+#: the ciphering overhead (tag, length, system title, SC, IC, GMAC tag).
+HDLC_REASSEMBLY_SLACK = 64
 _NOT_ALLOWED = x.StateError.SERVICE_NOT_ALLOWED
-
-
-@unique
-class Framing(Enum):
-    WRAPPER = "wrapper"  # IEC 62056-47, TCP
-    HDLC = "hdlc"  # IEC 62056-46, serial line or raw TCP
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CipheredClient:
-    """The optional ciphered association: HLS-GMAC (mechanism 5) and suite 0 global ciphering
-    for ``client_sap``, with the rights of ``association_name``'s object list."""
-
-    client_sap: int = 64
-    encryption_key: SecretBytes
-    authentication_key: SecretBytes
-    system_title: bytes  # the server's (8 bytes)
-    association_name: str = "US"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerOptions:
-    """Addressing and limits of the simulated meter."""
-
-    physical_address: int = 256
-    ciphered: CipheredClient | None = None
-    max_pdu_size: int = 0xFFFF
-    hdlc_parameters: HdlcParameters = field(default_factory=lambda: HdlcParameters(
-        max_info_field_length_transmit=1024, max_info_field_length_receive=1024,
-        window_size_transmit=7, window_size_receive=7))
-    mode_e: bool = False
-    #: Mode E only: HDLC before the sign-on is ignored (implies ``mode_e``).
-    mode_e_only: bool = False
-    identification: bytes = DEFAULT_IDENTIFICATION
-    #: Seconds without a byte from the client after which an HDLC line drops its links and,
-    #: with mode E, expects a new sign-on (IEC 62056-46 inactivity time-out); None = never.
-    inactivity_timeout: float | None = DEFAULT_INACTIVITY_TIMEOUT
-    #: Defect switches of the protocol side (names of :data:`.defects.DEFECTS`).
-    defects: frozenset[str] = frozenset()
-    #: HDLC server address sizes (bytes) the meter answers; frames with another size: silence.
-    address_sizes: tuple[int, ...] = (1, 2, 4)
-    #: Wrapper port: bytes that are not a wrapper packet (an HDLC probe) are discarded without an
-    #: answer and the connection stays open; default: the meter closes the connection.
-    wrapper_only: bool = False
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "defects", parse_defects(self.defects))
-        if self.mode_e_only:
-            object.__setattr__(self, "mode_e", True)
-        sizes = tuple(self.address_sizes)
-        if not sizes or any(size not in (1, 2, 4) for size in sizes):
-            raise ValueError(f"address_sizes must be among 1, 2 and 4, not {sizes!r}")
-        object.__setattr__(self, "address_sizes", sizes)
-        timeout = self.inactivity_timeout
-        if timeout is not None and (isinstance(timeout, bool)
-                                    or not isinstance(timeout, (int, float)) or timeout <= 0):
-            raise ValueError(f"inactivity_timeout must be a positive number of seconds or None, "
-                             f"not {timeout!r}")
 
 
 class MeterServer:
@@ -172,6 +115,29 @@ class MeterServer:
         self._invocation_counter = 0  # the server's, carried from one association to the next
         self._secrets: set[bytes] = set()  # every secret the meter has held (for the log)
         self._secrets_lock = threading.Lock()
+        self._clients = 0  # TCP connections being served (ServerOptions.max_clients)
+        #: The ciphered client's invocation counters per system title, across connections
+        #: (ServerOptions.replay_guard), else None.
+        self.replay_guards: dict[bytes, ReplayGuard] | None = (
+            {} if self.options.replay_guard else None)
+
+    def admit(self) -> bool:
+        """Take one of the :attr:`ServerOptions.max_clients` connection slots; False when all
+        are taken (the caller closes the connection). Give it back with :meth:`leave`."""
+        with self._secrets_lock:
+            if self._clients >= self.options.max_clients:
+                return False
+            self._clients += 1
+            return True
+
+    def leave(self) -> None:
+        with self._secrets_lock:
+            self._clients = max(0, self._clients - 1)
+
+    @property
+    def client_count(self) -> int:
+        """TCP connections being served now."""
+        return self._clients
 
     def known_secrets(self) -> tuple[bytes, ...]:
         """The secrets the verbose log masks wherever they appear: every LLS password and HLS
@@ -241,7 +207,8 @@ class MeterServer:
         if ciphered is not None:
             clients[ciphered.client_sap] = ClientAssociationRule(
                 mechanism=MechanismName.HIGH_GMAC, ciphered=True)
-            extra = dict(server_system_title=ciphered.system_title, keys=SecurityKeys(
+            extra = dict(server_system_title=ciphered.system_title,
+                         replay_guards=self.replay_guards, keys=SecurityKeys(
                 encryption_key=ciphered.encryption_key,
                 authentication_key=ciphered.authentication_key))
         if (client_sap is not None and client_sap not in clients
@@ -391,6 +358,7 @@ class ClientSession:
             fcs_blind="ignore-bad-fcs" in blind, hcs_blind="ignore-bad-hcs" in blind
         ) if blind else FrameReader()
         self._links: dict[HdlcAddress, HdlcChannel] = {}
+        self._segments: dict[HdlcAddress, int] = {}  # bytes of the segmented transfer so far
         self._wrapper = WrapperReader()
         self._associations: dict[tuple[int, int], _Association] = {}
 
@@ -450,11 +418,35 @@ class ClientSession:
             if ld is None:
                 self.log.note("HDLC frame for %s ignored: not our address", item.destination)
                 continue
+            if self._too_long(item):
+                continue
             answer, down = self._channel(ld, item.destination).receive(item)
             out += split_hdlc_frames(answer)
             if down:
                 self.sign_on.restart()
         return out
+
+    def _too_long(self, frame: HdlcFrame) -> bool:
+        """Bound the segmented transfer a client may make us collect: past twice max PDU size
+        (retransmissions count too) plus :data:`HDLC_REASSEMBLY_SLACK` the link is dropped,
+        so its next frame gets DM."""
+        address = frame.destination
+        if frame.frame_type is not FrameType.I:
+            if frame.frame_type in (FrameType.SNRM, FrameType.DISC):
+                self._segments.pop(address, None)
+            return False
+        size = self._segments.pop(address, 0) + len(frame.info)
+        if not frame.segmented:
+            return False
+        if size <= 2 * self.server.options.max_pdu_size + HDLC_REASSEMBLY_SLACK:
+            self._segments[address] = size
+            return False
+        self.log.note("segmented transfer of more than %d bytes refused: HDLC link dropped",
+                      size - len(frame.info))
+        channel = self._links.pop(address, None)
+        if channel is not None:
+            channel.close()
+        return True
 
     def _undefined_control(self, frame: bytes) -> list[bytes]:
         """A frame with an undefined control field: FRMR from its link (see server_hdlc)."""
