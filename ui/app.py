@@ -168,8 +168,12 @@ def first_run(window: MainWindow) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the desktop application; returns the Qt event loop's exit code.
 
-    ``--demo`` starts the built-in simulator in-process and connects to it at once."""
+    ``--demo`` starts the built-in simulator in-process and connects to it at once;
+    ``--selftest [--timeout S]`` runs :mod:`ui.selftest` offscreen and returns 0 or 1."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if "--selftest" in args:
+        from ui.selftest import main as selftest_main
+        return selftest_main([a for a in args if a != "--selftest"])
     demo = "--demo" in args
     args = [a for a in args if a != "--demo"]
     app = create_application(args)
