@@ -334,8 +334,8 @@ class TrafficTail:
 
 
 _recorder: TrafficTail | None = None
-#: Environment variable: "1" prints the diagnosis after a connect failure's message even when
-#: standard error is not a terminal, "0" never prints it.
+#: Environment variable: the diagnosis follows a connect failure's message by default;
+#: METERREADER_DIAGNOSE=0 turns it off (scripts that want the one-line message only).
 DIAGNOSE_ENV = "METERREADER_DIAGNOSE"
 
 

@@ -63,6 +63,7 @@ def result_json(result: Any) -> dict[str, Any]:
     meter = None
     if found is not None:
         meter = {"profile": found.profile.to_json(), "options": cli_options(found.profile),
+                 "connection": found.connection_text(),
                  "serial": found.serial, "manufacturer": found.manufacturer,
                  "firmware": found.firmware,
                  "logical_devices": [{"sap": sap, "name": name}

@@ -37,6 +37,7 @@ def test_detect_tcp_raw_hdlc_prints_settings_and_options(meter, capsys):
     assert f"options: --tcp 127.0.0.1:{port} --hdlc --logical 1 --physical 256 " \
            f"--address-size 4 --client 16" in out
     assert "wrapper, logical device 1" in err and "SILENCE" in err and "→ UA" in err
+    assert "associate as public client 16 → associated" in err
 
 
 def test_detect_serial_pty(meter, capsys):
@@ -52,6 +53,7 @@ def test_detect_json(meter, capsys):
     data = json.loads(out)
     assert code == 0 and data["found"] is True and data["diagnosis"] is None
     assert data["meter"]["profile"]["framing"] == "wrapper"
+    assert data["meter"]["connection"].endswith("wrapper · client 16 → logical device 1")
     assert data["meter"]["serial"] == meter.device.serial
     assert data["meter"]["logical_devices"][0]["sap"] == 1
     assert data["attempts"][0]["answer"] == "wrapper" and data["attempts"][0]["tx"]
@@ -99,3 +101,12 @@ def test_diagnosis_lines_use_the_recorded_bytes():
     tail("rx", bytes(range(0x80, 0x98)))
     lines = diagnosis_lines(MeterNotAnswering("x", timeout=1, retries=3), tail)
     assert "baud" in lines[0] and lines[-1].startswith("  received: 80 81 82")
+
+
+def test_wrong_hls_key_is_diagnosed_as_a_wrong_key(meter, capsys, monkeypatch):
+    monkeypatch.setenv(DIAGNOSE_ENV, "1")
+    code = main(["read", "--tcp", f"127.0.0.1:{meter.ports['wrapper']}", "--association", "us",
+                 "--key", "0" * 16, "0.0.1.0.0.255:2"])
+    lines = capsys.readouterr().err.splitlines()
+    assert code == 4 and lines[1] == "  Association rejected: wrong password or key"
+    assert not any("must authenticate" in line for line in lines)

@@ -201,3 +201,97 @@ def test_diagnose_attempts_prefers_the_most_telling_answer():
     d = diagnose_attempts([signed_on] + silent)
     assert d.code == "no-answer" and "mode E" in d.title
     assert diagnose_attempts([]).code == "no-answer"
+
+
+# -- HLS: an accepted AARE, then a refused pass 3 --------------------------------------------------
+
+def hls_wrong_key_trace():
+    """A real US (HLS) association with a wrong key against the simulator: (error, rx)."""
+    from meterreader.client.profile import ConnectionProfile
+    from meterreader.client.session import Session
+    from meterreader.finder.engine import Traffic
+    from meterreader.simulator import SimulatedMeter
+
+    with SimulatedMeter() as meter:
+        profile = ConnectionProfile.for_association("us", name="us", port=meter.serve_tcp(port=0),
+                                                    response_timeout=3.0)
+        profile = profile.with_secrets({"hls_key": b"0" * 16})
+        transport, traffic = profile.to_transport(), Traffic()
+        transport.on_traffic = traffic
+        with pytest.raises(AssociationRejected) as caught:
+            with Session(transport, profile.to_settings()):
+                pass
+    return caught.value, traffic.rx, profile
+
+
+def test_wrong_hls_key_is_a_wrong_key_not_a_client_that_must_authenticate():
+    error, rx, profile = hls_wrong_key_trace()
+    # The AARE was accepted with "authentication required" (HLS goes on with pass 3).
+    accepted = __import__("meterreader.finder.diagnostics", fromlist=["aare_in"]).aare_in(rx)
+    assert accepted.result is AssociationResult.ACCEPTED
+    assert accepted.result_source_diagnostic is AcseServiceUserDiagnostic.AUTHENTICATION_REQUIRED
+    for d in (diagnose(error, rx=rx, profile=profile), diagnose(None, rx=rx, profile=profile),
+              diagnose(error)):
+        assert d.code == "wrong-password", d
+        assert "must authenticate" not in d.title and "key" in d.title
+
+
+def test_accepted_aare_with_an_authentication_failure_error_is_a_wrong_key():
+    rx = wrapped(aare(AcseServiceUserDiagnostic.AUTHENTICATION_REQUIRED,
+                      AssociationResult.ACCEPTED))
+    event = RejectedEvent(result=AssociationResult.REJECTED_PERMANENT,
+                          diagnostic=AcseServiceUserDiagnostic.AUTHENTICATION_FAILURE,
+                          reason_text="the meter refused our HLS reply")
+    assert diagnose(AssociationRejected(event), rx=rx).code == "wrong-password"
+
+
+# -- echo, a closed connection, finder wording --------------------------------------------------------
+
+def test_leading_echo_is_skipped_and_only_our_frames_count():
+    probe = snrm_frame(SERVER)
+    ua = reply(FrameType.UA)
+    assert classify_answer(probe + ua, probe) is AnswerKind.UA
+    assert classify_answer(probe, probe) is AnswerKind.SILENCE  # only the echo
+    assert classify_answer(probe[:6], probe) is AnswerKind.SILENCE  # the echo still arriving
+    # Without tx the echoed SNRM would pass for an answer.
+    assert classify_answer(probe) is AnswerKind.OTHER_FRAME
+    # A UA from another server, or to another client, is not the answer to this probe.
+    other = encode_frame(HdlcFrame(destination=CLIENT, source=HdlcAddress.server(1, 17, size=2),
+                                   frame_type=FrameType.UA, poll_final=True))
+    assert classify_answer(other, probe) is AnswerKind.OTHER_FRAME
+    assert classify_answer(other + ua, probe) is AnswerKind.UA
+    d = diagnose(MeterNotAnswering("x", timeout=1, retries=3), tx=probe, rx=probe)
+    assert d.code == "no-answer" and "echoes what we send" in d.explanation
+
+
+def test_peer_closing_the_connection_is_its_own_diagnosis():
+    class Tcp:
+        medium = "tcp"
+
+    d = diagnose(ConnectionLost("TCP h:1: peer closed the connection"), profile=Tcp())
+    assert d.code == "closed" and "busy" in d.explanation and "IP filter" in d.explanation
+    closed = Attempt(description="TCP h:1 wrapper", medium="tcp", answer=AnswerKind.CLOSED)
+    assert diagnose_attempts([closed, closed]).code == "closed"
+
+
+def test_finder_wording_does_not_repeat_what_the_finder_tried():
+    silent = [Attempt(description="x", medium="serial") for _ in range(3)]
+    text = diagnose_attempts(silent).text()
+    assert "meterreader detect" not in text and "try 1-byte 1" not in text
+    assert "--physical" in text and "serial number" in text and "--probe-timeout" in text
+    noise = Attempt(description="x", medium="serial", answer=AnswerKind.GARBAGE,
+                    rx=bytes([0x00, 0xF8, 0x80, 0x78] * 4))
+    steps = " ".join(diagnose_attempts(silent + [noise]).next_steps)
+    assert "meterreader detect" not in steps and "other baud rates" not in steps
+
+
+def test_signed_on_wording_and_a_mode_c_identification():
+    signed_on = Attempt(description="x", medium="serial", settings={"mode_e": True},
+                        answer=AnswerKind.MODE_E_IDENT, rx=IDENT)
+    d = diagnose_attempts([signed_on])
+    assert "does not acknowledge" in d.explanation and "acknowledged" not in d.explanation
+    assert "mode C" not in d.explanation
+    mode_c = Attempt(description="x", medium="serial", settings={"mode_e": True},
+                     answer=AnswerKind.MODE_E_IDENT, rx=b"/ABC5MR1234\r\n")
+    d = diagnose_attempts([mode_c])
+    assert "no \\2" in d.explanation and "mode C" in d.explanation

@@ -53,7 +53,12 @@ def test_emulated_line_settings_and_address_sizes(options, baud, size):
     assert (profile.baudrate, profile.address_size, profile.mode_e) == (baud, size, False)
     assert result.found.serial == meter.device.serial
     # Before the hit: silence at the wrong settings, never an exception.
-    assert all(a.answer is AnswerKind.SILENCE for a in result.attempts[:-2])
+    hit = [a.answer for a in result.attempts].index(AnswerKind.UA)
+    assert all(a.answer is AnswerKind.SILENCE for a in result.attempts[:hit])
+    # After identify's release the same SNRM is answered again: direct HDLC, not mode E.
+    assert result.attempts[-1].description.endswith("SNRM again after the release (still "
+                                                    "direct HDLC?)")
+    assert result.attempts[-1].answer is AnswerKind.UA
 
 
 def test_mode_e_only_meter_found_through_the_sign_on():
@@ -118,3 +123,72 @@ def test_missing_port_is_diagnosed_without_attempts():
 def test_budget_must_be_positive():
     with pytest.raises(ValueError):
         find_serial("X", budget_s=0)
+
+
+# -- echo, slow answers, a mode E meter left in HDLC mode, realistic mode E timing -----------------
+
+def test_echoing_adapter_is_skipped_and_reported():
+    meter = SimulatedMeter()
+    line = EmulatedSerialMeter(meter, echo=True)
+    with meter:
+        result = find_serial("EMULATED", serial_factory=line.serial_factory, **FAST)
+    assert result.ok, result.diagnosis
+    first = result.attempts[0]
+    assert first.rx.startswith(first.tx) and first.answer is AnswerKind.UA
+    assert any("echoes what we send" in note for note in result.found.notes)
+
+
+def test_echo_without_a_meter_is_silence_with_an_echo_diagnosis():
+    meter = SimulatedMeter(serial_format="7E1")  # never decodes our 8N1 SNRM: only the echo
+    line = EmulatedSerialMeter(meter, echo=True)
+    with meter:
+        result = find_serial("EMULATED", serial_factory=line.serial_factory, bauds=(9600,),
+                             mode_e=False, **FAST)
+    assert not result.ok
+    assert all(a.answer is AnswerKind.SILENCE and a.rx == a.tx for a in result.attempts)
+    assert result.diagnosis.code == "no-answer"
+    assert "echoes what we send" in result.diagnosis.explanation
+
+
+def test_a_ua_arriving_just_after_the_probe_timeout_is_not_dropped():
+    meter = SimulatedMeter()
+    line = EmulatedSerialMeter(meter, reply_delay=0.3)  # answers 0.1 s after the 0.2 s wait
+    with meter:
+        result = find_serial("EMULATED", serial_factory=line.serial_factory, **FAST)
+    assert result.ok, result.diagnosis
+    profile = result.found.profile
+    # The UA belongs to the first probe (4-byte 1/256), not to the probe during which it came.
+    assert (profile.address_size, profile.server_physical, profile.baudrate) == (4, 256, 9600)
+    assert result.attempts[0].answer is AnswerKind.SILENCE
+    assert result.found.serial == meter.device.serial
+
+
+def test_mode_e_meter_left_in_hdlc_mode_is_reported_as_mode_e():
+    meter, line = emulated(mode_e_only=True, inactivity_timeout=30.0)
+    with meter:
+        # An earlier session signs on and leaves without DISC: the meter stays in HDLC at 9600.
+        earlier = ModeETransport(SerialTransport("EMULATED", serial_factory=line.serial_factory))
+        earlier.open()
+        earlier.write(bytes.fromhex("7EA00A000204012193") + b"")  # noqa: ISC001 - SNRM body
+        earlier.close()
+        result = find_serial("EMULATED", serial_factory=line.serial_factory, **FAST)
+    assert result.ok, result.diagnosis
+    assert result.attempts[0].answer is AnswerKind.UA  # direct HDLC at once …
+    again = result.attempts[-1]
+    assert "SNRM again after the release" in again.description
+    assert again.answer is AnswerKind.SILENCE  # … but not after identify's DISC
+    assert result.found.profile.mode_e is True
+    assert any("mode E" in note for note in result.found.notes)
+
+
+def test_mode_e_with_realistic_timing_at_the_default_timeouts():
+    # IEC 62056-21: a reaction time up to 1.5 s, then 33 ms a character at 300 Bd.
+    meter = SimulatedMeter(mode_e_only=True, inactivity_timeout=1.0)
+    line = EmulatedSerialMeter(meter, wire_time=True, sign_on_delay=1.5)
+    with meter:
+        started = time.monotonic()
+        result = find_serial("EMULATED", serial_factory=line.serial_factory)
+        took = time.monotonic() - started
+    assert result.ok, result.diagnosis
+    assert result.found.profile.mode_e and result.found.serial == meter.device.serial
+    assert took < 10

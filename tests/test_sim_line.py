@@ -339,3 +339,38 @@ def test_simulate_command_line_options():
     assert cli._sizes(args.address_sizes) == (1,) and cli._sizes("1,2,4") == (1, 2, 4)
     with pytest.raises(ValueError):
         cli._sizes("one")
+
+
+def test_sign_on_delay_is_the_meters_reaction_time():
+    # IEC 62056-21: the identification follows the request after the reaction time (≤ 1.5 s).
+    line = EmulatedSerialMeter(meter(mode_e_only=True), sign_on_delay=0.5)
+    with serial(line, 300, "7E1") as transport:
+        started = time.monotonic()
+        transport.write(b"/?!\r\n")
+        assert answer(transport, 0.3) == b""  # not yet
+        first = transport.read(1.0)
+        assert 0.45 <= time.monotonic() - started < 1.0
+        assert first + answer(transport, 0.1) == IDENT
+    # A sign-on that waits less than the reaction time sees nothing; one that waits enough works.
+    line = EmulatedSerialMeter(meter(mode_e_only=True), sign_on_delay=0.5)
+    short = ModeETransport(serial(line), identification_timeout=0.3)
+    with pytest.raises(ConnectionFailed, match="within 0.3 s"):
+        short.open()
+    line = EmulatedSerialMeter(meter(mode_e_only=True), sign_on_delay=0.5)
+    with ModeETransport(serial(line), identification_timeout=1.0) as transport:
+        assert transport.identification.manufacturer == "MRD"
+    with pytest.raises(ValueError):
+        EmulatedSerialMeter(meter(), sign_on_delay=-1)
+
+
+def test_reply_delay_and_echo():
+    line = EmulatedSerialMeter(meter(), reply_delay=0.3, echo=True)
+    with serial(line) as transport:
+        request = snrm()
+        started = time.monotonic()
+        transport.write(request)
+        assert answer(transport, 0.1) == request  # the adapter's echo at once
+        reply = answer(transport, 0.6)
+        assert time.monotonic() - started >= 0.28
+        frames = [f for f in FrameReader().feed(reply) if isinstance(f, HdlcFrame)]
+        assert [f.frame_type for f in frames] == [FrameType.UA]

@@ -1,8 +1,8 @@
 """The meter finder in the GUI and the diagnosis of failed connects (pytest-qt, offscreen).
 
-"Detect…" on the wizard's medium page searches a simulator over TCP (wrapper and raw HDLC) and
-through the emulated serial line, on a background thread while a 20 ms QTimer heartbeat on the GUI
-thread checks it never stalls; "Use these settings" fills the fields and "Test connection" then
+"Detect…" on the wizard's medium page searches a simulator over TCP (wrapper and raw HDLC, the
+simulator in its own process) and through the emulated serial line, on a background thread while
+a 20 ms QTimer heartbeat on the GUI thread checks it never stalls; "Use these settings" fills the fields and "Test connection" then
 works. A wrong password or port shows the diagnosis (title and next steps) where the error is
 shown: the wizard's test result and the main window's banner and status bar. Every wait is
 qtbot.waitUntil; nothing waits on a thread.
@@ -66,11 +66,43 @@ def meter():
     m.stop()
 
 
-class Heartbeat:
-    """A 20 ms QTimer on the GUI thread recording the longest gap between its ticks."""
+@pytest.fixture(scope="module")
+def sim_process():
+    """The simulator in its own process (``python -m meterreader simulate``): the heartbeat
+    measures the GUI thread, not a simulator thread sharing our GIL. Yields its ports."""
+    import subprocess
+    import sys
 
-    def __init__(self):
+    proc = subprocess.Popen([sys.executable, "-m", "meterreader", "simulate", "--wrapper-port",
+                             "0", "--hdlc-port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    ports = {}
+    try:
+        for line in proc.stdout:
+            if "TCP listening on" in line:
+                kind = "hdlc" if line.startswith("HDLC") else "wrapper"
+                ports[kind] = int(line.rsplit(":", 1)[1])
+            if line.startswith("meter "):
+                break
+        assert set(ports) == {"wrapper", "hdlc"}, ports
+        yield ports
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class Heartbeat:
+    """A 20 ms QTimer on the GUI thread recording the longest gap between its ticks while
+    ``during()`` is true (the search runs: rendering its result afterwards is the GUI's own
+    work, not a stall caused by the search)."""
+
+    def __init__(self, during=lambda: True):
         self.ticks, self.max_gap = 0, 0.0
+        self.during = during
         self._last = time.monotonic()
         self.timer = QTimer()
         self.timer.setInterval(20)
@@ -79,16 +111,18 @@ class Heartbeat:
 
     def _tick(self):
         now = time.monotonic()
-        self.max_gap = max(self.max_gap, now - self._last)
+        if self.during():
+            self.max_gap = max(self.max_gap, now - self._last)
         self._last, self.ticks = now, self.ticks + 1
 
     def stop(self):
         self.timer.stop()
-        self.max_gap = max(self.max_gap, time.monotonic() - self._last)
+        if self.during():
+            self.max_gap = max(self.max_gap, time.monotonic() - self._last)
 
-    def assert_smooth(self):
+    def assert_smooth(self, limit=0.100):
         assert self.ticks >= 1
-        assert self.max_gap < 0.100, f"the GUI thread stalled {self.max_gap * 1000:.0f} ms"
+        assert self.max_gap < limit, f"the GUI thread stalled {self.max_gap * 1000:.0f} ms"
 
 
 def shot(widget, name):
@@ -108,11 +142,12 @@ def detect(qtbot, wizard):
     """Click Detect… and wait for the search to end; returns the dialog and the heartbeat."""
     button = wizard.medium_page.detect_button
     assert button.isEnabled(), wizard.errors
-    beat = Heartbeat()
     button.click()
     dialog = wizard.finder
     assert isinstance(dialog, FinderDialog) and dialog.isVisible()
-    qtbot.waitUntil(lambda: not dialog.running, timeout=LONG)
+    qtbot.waitExposed(dialog)
+    beat = Heartbeat(lambda: dialog.running)  # the GUI thread only waits for the search
+    qtbot.waitUntil(lambda: not dialog.running and beat.ticks >= 1, timeout=LONG)
     beat.stop()
     return dialog, beat
 
@@ -135,8 +170,9 @@ def run_test_connection(qtbot, wizard):
 # -- detect over TCP, use the settings, test them -------------------------------------------------
 
 @pytest.mark.parametrize("hdlc", [False, True], ids=["wrapper", "raw-hdlc"])
-def test_detect_over_tcp_fills_the_wizard_and_the_test_connects(qtbot, wizard, meter, hdlc):
-    port = meter.serve_tcp(port=0, hdlc=hdlc)
+def test_detect_over_tcp_fills_the_wizard_and_the_test_connects(qtbot, wizard, sim_process,
+                                                                 hdlc):
+    port = sim_process["hdlc" if hdlc else "wrapper"]
     fill_tcp(wizard, port, hdlc=not hdlc)  # the user guessed the framing wrong
     dialog, beat = detect(qtbot, wizard)
     beat.assert_smooth()
@@ -146,7 +182,12 @@ def test_detect_over_tcp_fills_the_wizard_and_the_test_connects(qtbot, wizard, m
     assert dialog.use_button.isEnabled()
     assert dialog.status_label.text().startswith("Found after")
     found = dialog.result.found
-    assert dialog.found_labels["settings"].text() == found.profile.describe()
+    assert dialog.found_labels["settings"].text() == found.connection_text()
+    if not hdlc:  # the wrapper has no physical address
+        assert found.connection_text().endswith("→ logical device 1")
+        assert "/256" not in dialog.found_labels["settings"].text()
+    last = dialog.attempt_list.topLevelItem(dialog.attempt_list.topLevelItemCount() - 1)
+    assert "associate as public client" in last.text(1) and last.text(2) == "associated"
     if found.serial:
         assert dialog.found_labels["serial"].text() == found.serial
     if found.object_count is not None:
@@ -196,9 +237,10 @@ def test_stop_cancels_the_search_at_once(qtbot, wizard):
     silent.listen(8)
     try:
         fill_tcp(wizard, silent.getsockname()[1], hdlc=False)
-        beat = Heartbeat()
         wizard.medium_page.detect_button.click()
         dialog = wizard.finder
+        qtbot.waitExposed(dialog)
+        beat = Heartbeat(lambda: dialog.running)
         qtbot.wait(400)
         assert dialog.running and dialog.stop_button.isEnabled()
         started = time.monotonic()
@@ -276,6 +318,64 @@ def test_closed_port_shows_the_diagnosis_in_the_test_result(qtbot, wizard):
     assert summary.result_label.property("state") == "error"
     assert summary.diagnosis is not None and summary.diagnosis.code == "refused"
     assert summary.diagnosis.title in summary.result_label.text()
+
+
+class JunkPeer:
+    """Accepts TCP connections and answers whatever arrives with noise (a converter at the
+    wrong baud rate): bytes that are neither HDLC frames nor wrapper packets."""
+
+    NOISE = bytes([0x00, 0xF8, 0x80, 0x78, 0x00, 0xE0, 0xFE, 0x00] * 4)
+
+    def __init__(self):
+        import threading
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.conns = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        self.sock.settimeout(0.05)
+        while not self.stop.is_set():
+            try:
+                conn = self.sock.accept()[0]
+            except OSError:
+                continue
+            self.conns.append(conn)
+            conn.settimeout(0.05)
+            while not self.stop.is_set():
+                try:
+                    data = conn.recv(4096)
+                except TimeoutError:
+                    continue
+                except OSError:
+                    break
+                if not data:
+                    break
+                conn.sendall(self.NOISE)
+
+    def close(self):
+        self.stop.set()
+        for conn in self.conns:
+            conn.close()
+        self.sock.close()
+
+
+def test_noise_from_the_peer_is_diagnosed_from_the_raw_bytes(qtbot, wizard):
+    # The session's trace has no frame for noise: only the raw bytes the worker recorded on
+    # the transport show what the peer sent.
+    peer = JunkPeer()
+    try:
+        fill_tcp(wizard, peer.port, hdlc=False)
+        summary = run_test_connection(qtbot, wizard)
+    finally:
+        peer.close()
+    assert summary.result_label.property("state") == "error"
+    diagnosis = summary.diagnosis
+    assert diagnosis is not None and diagnosis.code == "garbage", diagnosis
+    assert diagnosis.title.startswith("Bytes arrive but no valid frame")
+    assert diagnosis.evidence.startswith("00 F8 80 78")
+    assert diagnosis.title in summary.result_label.text()
 
 
 def test_main_window_banner_and_status_show_the_diagnosis(qtbot, tmp_path, meter):

@@ -41,7 +41,10 @@ ADOPTED_FIELDS = ("medium", "host", "port", "framing", "serial_port", "baudrate"
 #: Colour of an attempt's answer in the list (explicit colours, legible on light and dark).
 ANSWER_COLORS = {"UA": "#2e7d32", "WRAPPER": "#2e7d32", "MODE_E_IDENT": "#2e7d32",
                  "DM": "#b26a00", "FRMR": "#b26a00", "OTHER_FRAME": "#b26a00",
-                 "GARBAGE": "#c62828", "SILENCE": "#757575"}
+                 "GARBAGE": "#c62828", "SILENCE": "#757575", "CLOSED": "#c62828"}
+#: Colour of a step's outcome (associate …) in the list.
+OUTCOME_COLORS = {"associated": "#2e7d32", "associated, cut short": "#b26a00",
+                  "cut short": "#b26a00", "rejected": "#c62828", "failed": "#c62828"}
 _BOX = "border-radius: 4px; padding: 8px 10px;"
 FOUND_STYLE = ("QGroupBox#foundBox { border: 1px solid #2e7d32; border-radius: 4px; "
                "margin-top: 1.2em; background: rgba(46, 125, 50, 0.08); } "
@@ -94,18 +97,34 @@ def diagnosis_html(diagnosis: Any, *, lead: str = "") -> str:
 def diagnose_failure(error: BaseException | None, records: Iterable[Any] = (),
                      profile: ConnectionProfile | None = None) -> Any:
     """The :class:`~meterreader.finder.Diagnosis` of a failed connect from the exception and the
-    trace records (``direction``/``data``) the session emitted; None when the finder package
-    cannot explain it (the caller then shows the bare error)."""
-    records = list(records)
-    tx = b"".join(r.data for r in records if getattr(r, "direction", "") == "tx"
-                  and getattr(r, "layer", "") != "apdu")
-    rx = b"".join(r.data for r in records if getattr(r, "direction", "") == "rx"
-                  and getattr(r, "layer", "") != "apdu")
+    bytes seen: the raw bytes the worker recorded on the transport (``raw_tx``/``raw_rx`` on the
+    exception: noise and a mode E identification show there) or, without them, the trace
+    records (``direction``/``data``) the session emitted; None when the finder package cannot
+    explain it (the caller then shows the bare error)."""
+    raw = raw_bytes_of(error)
+    if raw is not None:
+        tx, rx = raw
+    else:
+        records = list(records)
+        tx = b"".join(r.data for r in records if getattr(r, "direction", "") == "tx"
+                      and getattr(r, "layer", "") != "apdu")
+        rx = b"".join(r.data for r in records if getattr(r, "direction", "") == "rx"
+                      and getattr(r, "layer", "") != "apdu")
     try:
         from meterreader.finder.diagnostics import diagnose
         return diagnose(error, rx=rx, tx=tx, profile=profile)
     except Exception:  # noqa: BLE001 (a diagnosis is extra information, never a new failure)
         return None
+
+
+def raw_bytes_of(error: BaseException | None) -> tuple[bytes, bytes] | None:
+    """``(tx, rx)`` the protocol worker recorded on the transport during the failed connect
+    that raised ``error`` (see ``ui.worker_runner.RawTraffic``), or None."""
+    rx = getattr(error, "raw_rx", None)
+    if not isinstance(rx, bytes):
+        return None
+    tx = getattr(error, "raw_tx", b"")
+    return (tx if isinstance(tx, bytes) else b""), rx
 
 
 def adopt_found(base: ConnectionProfile, found: ConnectionProfile) -> ConnectionProfile:
@@ -351,12 +370,13 @@ class FinderDialog(QDialog):
         description = str(getattr(attempt, "description", attempt))
         for prefix in self._prefixes:  # the target is in the dialog's heading already
             description = description.removeprefix(prefix)
+        outcome = str(getattr(attempt, "outcome", "") or "")
         row = QTreeWidgetItem([str(self.attempt_list.topLevelItemCount() + 1), description,
-                               _answer_text(answer_name),
+                               outcome or _answer_text(answer_name),
                                f"{elapsed * 1000:.0f} ms" if isinstance(elapsed, float) else ""])
         row.setTextAlignment(0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         row.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        color = ANSWER_COLORS.get(answer_name)
+        color = OUTCOME_COLORS.get(outcome) if outcome else ANSWER_COLORS.get(answer_name)
         if color:
             row.setForeground(2, QBrush(QColor(color)))
         tip = _bytes_tip(attempt)
@@ -397,7 +417,8 @@ class FinderDialog(QDialog):
     def _show_found(self, found: Any) -> None:
         labels = self.found_labels
         profile = found.profile
-        labels["settings"].setText(profile.describe())
+        text = getattr(found, "connection_text", None)
+        labels["settings"].setText(text() if callable(text) else profile.describe())
         for key in ("serial", "manufacturer", "firmware"):
             value = getattr(found, key, None)
             labels[key].setText(str(value) if value not in (None, "") else "not read")
@@ -442,7 +463,8 @@ class FinderDialog(QDialog):
 def _answer_text(name: str) -> str:
     return {"UA": "UA (link up)", "DM": "DM (refused)", "FRMR": "FRMR (rejected)",
             "OTHER_FRAME": "other frame", "GARBAGE": "garbage", "SILENCE": "silence",
-            "WRAPPER": "wrapper answer", "MODE_E_IDENT": "mode E ident"}.get(name, name.lower())
+            "WRAPPER": "wrapper answer", "MODE_E_IDENT": "mode E ident",
+            "CLOSED": "closed by the peer"}.get(name, name.lower())
 
 
 def _bytes_tip(attempt: Any) -> str:

@@ -24,7 +24,7 @@ from meterreader.dlms.errors import DlmsError
 from meterreader.transport import CancelToken
 from ui.worker_types import ConnectedInfo, Job, Progress, TraceRecord
 
-__all__ = ["BUSY_STATS_MS", "RECONNECT_HINT", "link_lost_message"]
+__all__ = ["BUSY_STATS_MS", "RECONNECT_HINT", "RawTraffic", "link_lost_message"]
 
 #: Trace records are sent to the GUI in batches: at once after a TX (the wait for the answer
 #: follows), else every TRACE_FLUSH_S or TRACE_BATCH records.
@@ -264,14 +264,21 @@ class _Runner(QObject):
         settings = profile.to_settings()
         password = profile.password.reveal() if profile.password is not None else b""
         self._secret = password if len(password) >= 4 else b""
+        # The raw bytes of the connect (noise, a mode E identification … that never become a
+        # traced frame) for the diagnosis of a failure; unhooked once connected.
+        tail = RawTraffic()
+        transport.on_traffic = tail
         session = Session(transport, settings, cancel=self.token, on_trace=self._on_trace,
                           on_progress=self._on_progress)
         self.session, self.profile = session, profile
         try:
             session.connect()
-        except BaseException:
+        except BaseException as exc:
             self.session = None
+            tail.attach(exc, self._secret)
             raise
+        finally:
+            transport.on_traffic = None
         info = _connected_info(profile, session)
         self.connected.emit(info)
         return info
@@ -321,6 +328,30 @@ class _Runner(QObject):
         self._last_stats = time.monotonic()
         if session is not None:
             self.stats_changed.emit(session.stats)
+
+
+class RawTraffic:
+    """An ``on_traffic`` hook keeping the last :attr:`LIMIT` bytes each way in a ring."""
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self.tx: deque[int] = deque(maxlen=self.LIMIT)
+        self.rx: deque[int] = deque(maxlen=self.LIMIT)
+
+    def __call__(self, direction: str, data: bytes) -> None:
+        (self.tx if direction == "tx" else self.rx).extend(data)
+
+    def attach(self, exc: BaseException, secret: bytes = b"") -> None:
+        """Put the bytes on ``exc`` as ``raw_tx``/``raw_rx`` (``secret`` masked in tx); the GUI
+        reads them back with ``ui.finder_dialog.raw_bytes_of``."""
+        tx = bytes(self.tx)
+        if secret and secret in tx:
+            tx = tx.replace(secret, b"*" * len(secret))
+        try:
+            exc.raw_tx, exc.raw_rx = tx, bytes(self.rx)  # type: ignore[attr-defined]
+        except (AttributeError, TypeError):  # an exception type without __dict__
+            pass
 
 
 def _detached(exc: BaseException) -> BaseException:

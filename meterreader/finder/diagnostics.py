@@ -3,26 +3,27 @@
 :func:`diagnose` looks at what the meter sent (``rx``): nothing, noise, an HDLC DM or FRMR, an
 IEC 62056-21 identification, an AARE that rejects the association, an ExceptionResponse — and at
 the error the session raised — and says what it means and what to try next.
-:func:`diagnose_attempts` does the same for a whole finder run. Pure functions; only the bytes
+:func:`diagnose_attempts` (:mod:`.diagnose_run`) does the same for a whole finder run. Pure functions; only the bytes
 the meter sent are quoted (``evidence``), never what we sent (an AARQ may carry a password).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 from meterreader.dlms.acse import AARE, AcseServiceUserDiagnostic, AcseTag, AssociationResult
 from meterreader.dlms.errors import DlmsError
-from meterreader.dlms.hdlc import FrameType
+from meterreader.dlms.hdlc import FrameType, encode_frame
 from meterreader.dlms.hdlc.link import LLC_RESPONSE
 from meterreader.dlms.wrapper import WrapperReader
-from meterreader.dlms.xdlms import ApduTag, ExceptionResponse
-from meterreader.finder.model import AnswerKind, Attempt, Diagnosis
-from meterreader.finder.probe import classify_answer, decode_frames
+from meterreader.dlms.xdlms import (ActionResponseNormal, ActionResult, ApduTag,
+                                    ExceptionResponse)
+from meterreader.finder.model import AnswerKind, Diagnosis
+from meterreader.finder.probe import classify_answer, decode_frames, strip_echo
 from meterreader.transport.mode_e import parse_identification
 
-__all__ = ["aare_in", "diagnose", "diagnose_attempts", "evidence_of", "rx_apdus"]
+__all__ = ["ECHO_NOTE", "aare_in", "diagnose", "diagnose_attempts", "evidence_of", "rx_apdus",
+           "with_echo_note", "without_echo"]
 
 _EVIDENCE_BYTES = 32
 
@@ -264,7 +265,44 @@ _AARE_TEXT: dict[AcseServiceUserDiagnostic, tuple[str, str, str, tuple[str, ...]
 }
 
 
+def _hls_refused(rx: bytes) -> bool:
+    """True when ``rx`` holds an accepted AARE followed by a refused answer to our HLS reply
+    (Green Book ed.9, HLS pass 3/4: an ActionResponse that is not success, or an
+    ExceptionResponse): the key was wrong, not the client."""
+    accepted = False
+    for apdu in rx_apdus(rx):
+        tag = apdu[:1]
+        if tag == bytes((AcseTag.AARE,)):
+            try:
+                accepted = AARE.decode(apdu).result is AssociationResult.ACCEPTED
+            except DlmsError:
+                accepted = False
+        elif accepted and tag == bytes((ApduTag.ACTION_RESPONSE,)):
+            try:
+                response = ActionResponseNormal.decode(apdu)
+            except DlmsError:
+                continue
+            if response.single_response.result is not ActionResult.SUCCESS:
+                return True
+        elif accepted and tag == bytes((ApduTag.EXCEPTION_RESPONSE,)):
+            return True
+    return False
+
+
+def _wrong_key(rx: bytes) -> Diagnosis:
+    code, title, explanation, steps = _AARE_TEXT[AcseServiceUserDiagnostic.AUTHENTICATION_FAILURE]
+    return Diagnosis(code=code, title=title, explanation=explanation + " The association "
+                     "request itself was accepted; the meter refused our answer to its HLS "
+                     "challenge.", next_steps=steps, evidence=evidence_of(rx))
+
+
 def _rejected(aare: AARE | None, error: BaseException | None, rx: bytes) -> Diagnosis:
+    if aare is not None and aare.result is AssociationResult.ACCEPTED:
+        # Accepted AARE (HLS: "authentication required" = go on with pass 3), then refused:
+        # the AARE's diagnostic says nothing about the failure, the error and the bytes do.
+        aare = None
+        if _hls_refused(rx) or getattr(error, "authentication_failed", False):
+            return _wrong_key(rx)
     diagnostic = aare.result_source_diagnostic if aare is not None \
         else getattr(error, "diagnostic", None)
     reason = getattr(error, "reason_text", "") or (diagnostic.describe() if diagnostic else "")
@@ -308,6 +346,8 @@ def _from_bytes(rx: bytes, profile: Any) -> Diagnosis | None:
     aare = aare_in(rx)
     if aare is not None and aare.result is not AssociationResult.ACCEPTED:
         return _rejected(aare, None, rx)
+    if aare is not None and _hls_refused(rx):
+        return _wrong_key(rx)
     exception = _exception_in(rx)
     if exception is not None:
         return _exception(exception, "", rx)
@@ -324,14 +364,19 @@ def _from_bytes(rx: bytes, profile: Any) -> Diagnosis | None:
 def diagnose(error: BaseException | None, *, rx: bytes = b"", tx: bytes = b"",
              profile: Any = None) -> Diagnosis:
     """Explain a failed connect from ``error`` (what the session raised, may be None) and the
-    bytes the meter sent (``rx``). ``tx`` (what we sent) helps only to tell a silent meter from
-    one never asked; it is never quoted. ``profile`` (a ConnectionProfile or ConnectionSettings)
-    tailors the wording (serial or TCP, the addresses)."""
+    bytes the meter sent (``rx``). ``tx`` (what we sent) is only used to recognise an adapter's
+    echo of it in ``rx``; it is never quoted. ``profile`` (a ConnectionProfile or
+    ConnectionSettings) tailors the wording (serial or TCP, the addresses)."""
+    rx, echoed = without_echo(bytes(rx), bytes(tx))
+    found = _diagnose(error, rx, profile)
+    return with_echo_note(found) if echoed else found
+
+
+def _diagnose(error: BaseException | None, rx: bytes, profile: Any) -> Diagnosis:
     from meterreader.client.errors import AssociationRejected, MeterNotAnswering
     from meterreader.transport.base import (Cancelled, ConnectionFailed, ConnectionLost,
                                             ReadTimeout)
 
-    rx = bytes(rx)
     if isinstance(error, Cancelled):
         return Diagnosis(code="cancelled", title="Cancelled before the meter answered",
                          next_steps=("connect again",), evidence=evidence_of(rx))
@@ -367,6 +412,8 @@ def diagnose(error: BaseException | None, *, rx: bytes = b"", tx: bytes = b"",
                                  "check the host address and that the meter or converter is "
                                  "powered and on the network", "check firewalls between"))
     if isinstance(error, ConnectionLost):
+        if "peer closed" in text and not rx and _medium(profile) == "tcp":
+            return _closed()
         if "DM" in text:
             return _frame_answer(AnswerKind.DM, rx, profile)
         if "FRMR" in text:
@@ -389,6 +436,52 @@ def diagnose(error: BaseException | None, *, rx: bytes = b"", tx: bytes = b"",
                      next_steps=("run 'meterreader detect' to probe the meter",))
 
 
+# -- echo -------------------------------------------------------------------------------------------
+
+ECHO_NOTE = ("the adapter echoes what we send (RS-485 or optical head): our own bytes come back "
+             "before the meter's answer")
+
+
+def without_echo(rx: bytes, tx: bytes) -> tuple[bytes, bool]:
+    """``rx`` without the echo of what we sent (each HDLC frame and the other pieces of ``tx``
+    removed once where they appear), and whether there was an echo. Raises nothing."""
+    rest, echoed = strip_echo(rx, tx)
+    if echoed or not tx or not rx:
+        return rest, echoed
+    pieces = [encode_frame(frame) for frame in decode_frames(tx)]
+    for piece in pieces:
+        if len(piece) >= 4 and piece in rest:
+            rest, echoed = rest.replace(piece, b"", 1), True
+    return rest, echoed
+
+
+def with_echo_note(diagnosis: Diagnosis) -> Diagnosis:
+    """``diagnosis`` saying that the adapter echoes what we send (once)."""
+    if ECHO_NOTE in diagnosis.explanation:
+        return diagnosis
+    step = ("an echoing adapter is harmless for the finder (the echo is skipped), but switch "
+            "the echo off in the adapter if your software cannot skip it")
+    return Diagnosis(code=diagnosis.code, title=diagnosis.title,
+                     explanation=f"{diagnosis.explanation} Note: {ECHO_NOTE}.".strip(),
+                     next_steps=(*diagnosis.next_steps, step), evidence=diagnosis.evidence)
+
+
+def _closed() -> Diagnosis:
+    return Diagnosis(
+        code="closed", title="The meter or converter closed the connection at once",
+        explanation="The TCP connection was accepted and then closed by the peer without a "
+                    "byte: it is busy with another client (many meters and converters take one "
+                    "client at a time), or an IP filter on the device refuses this computer.",
+        next_steps=("close other programs or data concentrators connected to this meter or "
+                    "converter, or wait for their session to end, then retry",
+                    "check the device's allowed-IP list (IP filter / whitelist) for this "
+                    "computer's address",
+                    "a one-client converter may keep a dead session for a while: power-cycle it "
+                    "or wait for its inactivity timeout",
+                    "check that this port belongs to the meter (another service may accept and "
+                    "close)"))
+
+
 def _open_steps(code: str) -> tuple[str, ...]:
     return {
         "refused": ("check the host and port (IEC 62056-47 default 4059)",
@@ -399,66 +492,4 @@ def _open_steps(code: str) -> tuple[str, ...]:
     }[code]
 
 
-def diagnose_attempts(attempts: Iterable[Attempt], *, profile: Any = None) -> Diagnosis:
-    """Explain why a finder run found nothing, from the most telling answer among ``attempts``:
-    an AARE rejection or ExceptionResponse, then FRMR, DM, an identification, noise; silence
-    everywhere gives "no-answer"."""
-    attempts = tuple(attempts)
-    if not attempts:
-        return Diagnosis(code="no-answer", title="Nothing was tried",
-                         explanation="The search ended before the first probe.",
-                         next_steps=("give the search more time (--budget)",))
-    medium_profile = profile if profile is not None else _Medium(attempts[0].medium)
-    ranked: list[tuple[int, Diagnosis]] = []
-    signed_on = [a for a in attempts if a.answer is AnswerKind.MODE_E_IDENT
-                 and a.settings.get("mode_e")]
-    if signed_on:
-        ranked.append((5, _signed_on_but_silent(signed_on[0])))
-    for attempt in attempts:
-        if attempt in signed_on:
-            continue
-        found = _from_bytes(attempt.rx, medium_profile)
-        if found is not None:
-            ranked.append((_RANK.get(found.code, 5), found))
-    if ranked:
-        best = min(ranked, key=lambda item: item[0])[1]
-        return _with_summary(best, attempts)
-    return _with_summary(_silence(medium_profile), attempts)
-
-
-def _signed_on_but_silent(attempt: Attempt) -> Diagnosis:
-    return Diagnosis(
-        code="no-answer", title="The meter signed on (IEC 62056-21 mode E) but did not answer "
-                                "HDLC",
-        explanation="It sent its identification at 300 baud 7E1 and acknowledged the baud "
-                    "switch, but no HDLC frame came back after it: the server address is none "
-                    "of those tried, or its HDLC line does not use 8N1 at the agreed speed.",
-        next_steps=("try other server addresses (the physical address is often derived from "
-                    "the serial number)", "check the meter's HDLC line format: a meter that "
-                    "keeps 7E1 after the switch cannot carry HDLC",
-                    "retry after the meter's inactivity timeout (it may still be in HDLC mode "
-                    "from an earlier session)"),
-        evidence=evidence_of(attempt.rx))
-
-
-_RANK = {"wrong-password": 0, "wrong-client": 0, "context-not-supported": 0, "aare-rejected": 0,
-         "exception-response": 1, "frmr": 2, "dm": 3, "mode-e-needed": 4, "garbage": 6,
-         "unknown": 7}
-
-
-class _Medium:
-    """Stands for a profile when only the medium is known."""
-
-    def __init__(self, medium: str) -> None:
-        self.medium = medium
-
-
-def _with_summary(diagnosis: Diagnosis, attempts: Sequence[Attempt]) -> Diagnosis:
-    counts: dict[AnswerKind, int] = {}
-    for attempt in attempts:
-        counts[attempt.answer] = counts.get(attempt.answer, 0) + 1
-    summary = ", ".join(f"{n} {kind.name.replace('_', ' ').lower()}" for kind, n in counts.items())
-    tried = f"{len(attempts)} attempts ({summary})."
-    explanation = f"{diagnosis.explanation} {tried}".strip()
-    return Diagnosis(code=diagnosis.code, title=diagnosis.title, explanation=explanation,
-                     next_steps=diagnosis.next_steps, evidence=diagnosis.evidence)
+from meterreader.finder.diagnose_run import diagnose_attempts  # noqa: E402 (re-export)

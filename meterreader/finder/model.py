@@ -29,11 +29,12 @@ class AnswerKind(StrEnum):
     SILENCE = "silence"  # nothing at all
     WRAPPER = "wrapper"  # a valid IEC 62056-47 wrapper packet
     MODE_E_IDENT = "mode-e-ident"  # an IEC 62056-21 identification message "/XXXZ…"
+    CLOSED = "closed"  # TCP: the peer accepted the connection, then closed it without a word
 
     @property
     def is_answer(self) -> bool:
-        """True when the peer spoke a protocol we recognise (anything but garbage/silence)."""
-        return self not in (AnswerKind.GARBAGE, AnswerKind.SILENCE)
+        """True when the peer spoke a protocol we recognise (not garbage, silence or a close)."""
+        return self not in (AnswerKind.GARBAGE, AnswerKind.SILENCE, AnswerKind.CLOSED)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,7 +44,9 @@ class Attempt:
     ``description`` is a line for humans, e.g. ``"HDLC 9600 8N1, server 1/256 (4-byte), client
     16"``; ``medium`` is "serial" or "tcp"; ``settings`` holds the :class:`ConnectionProfile` field
     values the probe used (``baudrate``, ``mode_e``, ``server_logical`` …, never secrets);
-    ``tx``/``rx`` are the bytes sent and received; ``elapsed`` is seconds spent on this probe.
+    ``tx``/``rx`` are the bytes sent and received; ``elapsed`` is seconds spent on this probe;
+    ``outcome`` replaces the answer's name in :meth:`line` for steps that are not a single probe
+    (e.g. "associated", "rejected").
     """
 
     description: str
@@ -53,6 +56,7 @@ class Attempt:
     tx: bytes = b""
     rx: bytes = b""
     elapsed: float = 0.0
+    outcome: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
@@ -61,7 +65,12 @@ class Attempt:
 
     def line(self) -> str:
         """E.g. ``"HDLC 9600 8N1, server 1/256 (4-byte), client 16 → UA (0.12 s)"``."""
-        return f"{self.description} → {self.answer.name.replace('_', ' ')} ({self.elapsed:.2f} s)"
+        return f"{self.description} → {self.result_text} ({self.elapsed:.2f} s)"
+
+    @property
+    def result_text(self) -> str:
+        """``outcome`` when set, else the answer's name ("UA", "MODE E IDENT" …)."""
+        return self.outcome or self.answer.name.replace('_', ' ')
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,9 +91,19 @@ class FoundMeter:
     object_count: int | None = None
     notes: tuple[str, ...] = ()
 
+    def connection_text(self) -> str:
+        """How to reach the meter, e.g. ``"TCP host:4059 wrapper · public client 16 → logical
+        device 1"`` (the wrapper has no physical address) or the profile's own description."""
+        profile = self.profile
+        if profile.medium == "tcp" and profile.framing == "wrapper":
+            host = f"[{profile.host}]" if ":" in profile.host else profile.host
+            return (f"TCP {host}:{profile.port} wrapper · client {profile.client_sap} → "
+                    f"logical device {profile.server_logical}")
+        return profile.describe()
+
     def summary_lines(self) -> list[str]:
         """Human lines: connection, serial, manufacturer, firmware, devices, object count."""
-        lines = [f"connection: {self.profile.describe()}"]
+        lines = [f"connection: {self.connection_text()}"]
         for label, value in (("serial number", self.serial), ("manufacturer", self.manufacturer),
                              ("firmware", self.firmware)):
             if value:
@@ -104,10 +123,11 @@ class Diagnosis:
 
     ``code`` is stable for programs: "no-answer", "garbage", "mode-e-needed", "dm", "frmr",
     "aare-rejected", "wrong-password", "wrong-client", "context-not-supported",
-    "exception-response", "timeout", "refused", "no-port", "port-busy", "link-lost",
-    "cancelled" or "unknown". ``title`` is one line; ``explanation`` says what the bytes show;
-    ``next_steps`` what to try, in order; ``evidence`` a short hex excerpt of what was received
-    (never secrets).
+    "exception-response", "timeout", "incomplete" (the meter answered the link request but
+    the association did not complete), "closed" (a TCP peer closed the connection at once),
+    "refused", "no-port", "port-busy", "link-lost", "cancelled" or "unknown". ``title`` is one
+    line; ``explanation`` says what the bytes show; ``next_steps`` what to try, in order;
+    ``evidence`` a short hex excerpt of what was received (never secrets).
     """
 
     code: str

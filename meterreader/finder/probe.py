@@ -3,6 +3,7 @@ and :func:`classify_answer` for what comes back. Pure functions, no I/O."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from meterreader.dlms.acse import AARQ, ApplicationContextName
@@ -14,8 +15,9 @@ from meterreader.dlms.wrapper import HEADER_LENGTH, WRAPPER_VERSION, WrapperFram
 from meterreader.finder.model import AnswerKind
 from meterreader.transport.mode_e import parse_identification
 
-__all__ = ["PUBLIC_CLIENT", "SERVER_ADDRESSES", "ServerCandidate", "classify_answer", "decode_frames", "first_frame", "public_aarq",
-           "snrm_frame", "wrapper_aarq"]
+__all__ = ["PUBLIC_CLIENT", "SERVER_ADDRESSES", "ServerCandidate", "classify_answer",
+           "decode_frames", "disc_frame", "echoes", "first_frame", "public_aarq", "snrm_frame",
+           "strip_echo", "wrapper_aarq"]
 
 #: IEC 62056-46 / Green Book: the public client's SAP.
 PUBLIC_CLIENT = 16
@@ -31,6 +33,12 @@ def snrm_frame(server: HdlcAddress, client_sap: int = PUBLIC_CLIENT,
     info = encode_parameters(parameters) if parameters is not None else b""
     return encode_frame(HdlcFrame(destination=server, source=HdlcAddress.client(client_sap),
                                   frame_type=FrameType.SNRM, poll_final=True, info=info))
+
+
+def disc_frame(server: HdlcAddress, client_sap: int = PUBLIC_CLIENT) -> bytes:
+    """A DISC (poll bit set) from ``client_sap`` to ``server``: ends the link a probe opened."""
+    return encode_frame(HdlcFrame(destination=server, source=HdlcAddress.client(client_sap),
+                                  frame_type=FrameType.DISC, poll_final=True))
 
 
 def public_aarq() -> bytes:
@@ -72,16 +80,47 @@ def _is_wrapper(data: bytes) -> bool:
     return int.from_bytes(data[:2], "big") == WRAPPER_VERSION
 
 
-def classify_answer(data: bytes) -> AnswerKind:
+def strip_echo(data: bytes, tx: bytes) -> tuple[bytes, bool]:
+    """``data`` without a leading echo of ``tx`` (RS-485 and optical heads echo what we send),
+    and whether there was one. A ``data`` that is only the start of ``tx`` is all echo."""
+    data, tx = bytes(data), bytes(tx)
+    if not tx or not data:
+        return data, False
+    if data.startswith(tx):
+        return data[len(tx):], True
+    if len(data) >= 4 and tx.startswith(data):
+        return b"", True
+    return data, False
+
+
+def _ours(frame: HdlcFrame, probe: HdlcFrame | None) -> bool:
+    """True when ``frame`` answers ``probe``: addressed to its client from its server."""
+    return probe is None or (frame.destination == probe.source
+                             and frame.source == probe.destination)
+
+
+def classify_answer(data: bytes, tx: bytes = b"") -> AnswerKind:
     """What ``data`` (everything received after one probe) is: the first valid HDLC frame's kind
     (UA, DM, FRMR or OTHER_FRAME), a WRAPPER packet, an IEC 62056-21 identification
-    (MODE_E_IDENT), GARBAGE (bytes, none of those) or SILENCE (no bytes). Raises nothing."""
-    data = bytes(data)
+    (MODE_E_IDENT), GARBAGE (bytes, none of those) or SILENCE (no bytes).
+
+    With ``tx`` (the probe sent) a leading echo of it is dropped first (SILENCE when nothing
+    else came), and when ``tx`` is an HDLC frame only frames addressed to its client from its
+    server count (an echoed copy of the probe, or another station's traffic, is not an
+    answer: OTHER_FRAME when nothing else came). Raises nothing."""
+    data, _echo = strip_echo(data, tx)
     if not data:
         return AnswerKind.SILENCE
-    frame = first_frame(data)
-    if frame is not None:
-        return _KINDS.get(frame.frame_type, AnswerKind.OTHER_FRAME)
+    probe = first_frame(tx) if tx else None
+    frames = decode_frames(data)
+    if frames:
+        ours = [f for f in frames if _ours(f, probe)]
+        if ours:
+            return _KINDS.get(ours[0].frame_type, AnswerKind.OTHER_FRAME)
+        if not all(probe is not None and f == probe for f in frames):
+            return AnswerKind.OTHER_FRAME
+        # Only echoed copies of the probe: silence, or noise around them.
+        return AnswerKind.GARBAGE if _has_other_bytes(data) else AnswerKind.SILENCE
     if _is_wrapper(data):
         return AnswerKind.WRAPPER
     for line in data.split(b"\r\n")[:-1] or [data]:
@@ -93,6 +132,18 @@ def classify_answer(data: bytes) -> AnswerKind:
                                 for line in stripped.split(b"\r\n")[:-1]):
         return AnswerKind.MODE_E_IDENT
     return AnswerKind.GARBAGE
+
+
+def _has_other_bytes(data: bytes) -> bool:
+    """True when ``data`` holds bytes beyond its HDLC frames and flags (noise)."""
+    frames = decode_frames(data)
+    framed = sum(len(encode_frame(f)) for f in frames)
+    return len(data.strip(b"\x7e")) > framed
+
+
+def echoes(attempts_tx_rx: Sequence[tuple[bytes, bytes]]) -> bool:
+    """True when any (tx, rx) pair starts with an echo of what was sent."""
+    return any(strip_echo(rx, tx)[1] for tx, rx in attempts_tx_rx)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

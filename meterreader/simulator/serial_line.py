@@ -189,6 +189,8 @@ class EmulatedPort(FakeSerial):
         data = bytes(data)
         self._log("write", data)
         self.writes.append((data, self.line))
+        if self._emulator.echo:  # an RS-485 / optical head hears itself: the echo comes first
+            self.feed(data)
         reply, delay = self._emulator._deliver(data, self.line)
         self.feed(reply, delay=delay)
         return len(data)
@@ -207,15 +209,25 @@ class EmulatedSerialMeter:
     """A :class:`SimulatedMeter` on an emulated serial line (see the module docstring).
 
     ``port``: the only port name the factory opens (None: any). ``wire_time``: delay answers by
-    their duration on the wire. Attributes: ``ports`` (every port opened), ``received`` (what
-    the meter's UART decoded, per write: list of (meter line, bytes)).
+    their duration on the wire. ``sign_on_delay``: the meter's IEC 62056-21 reaction time before
+    its identification (the standard allows 200 ms to 1.5 s; default 0). ``reply_delay``: extra
+    seconds before every other answer (a slow meter). ``echo``: the adapter echoes every byte
+    the client writes (RS-485 and many optical heads), before the meter's answer. Attributes:
+    ``ports`` (every port opened), ``received`` (what the meter's UART decoded, per write: list
+    of (meter line, bytes)).
     """
 
     def __init__(self, meter: SimulatedMeter, *, port: str | None = None,
-                 wire_time: bool = False) -> None:
+                 wire_time: bool = False, sign_on_delay: float = 0.0, reply_delay: float = 0.0,
+                 echo: bool = False) -> None:
+        if not (0.0 <= sign_on_delay <= 10.0 and 0.0 <= reply_delay <= 10.0):
+            raise ValueError("sign_on_delay and reply_delay must be 0..10 s")
         self.meter = meter
         self.port_name = port
         self.wire_time = wire_time
+        self.sign_on_delay = sign_on_delay
+        self.reply_delay = reply_delay
+        self.echo = echo
         self.ports: list[EmulatedPort] = []
         self.received: list[tuple[Line, bytes]] = []
         self._lock = threading.RLock()
@@ -269,10 +281,15 @@ class EmulatedSerialMeter:
             answer = b"".join(frames)
             if not answer:
                 return b"", 0.0
-            delay = 0.0
+            # IEC 62056-21: the identification follows the request after the reaction time.
+            delay = self.sign_on_delay if was_signing_on and answer[:1] == b"/" \
+                else self.reply_delay
             if self.wire_time:
                 bits = 2 + line[1] + (line[2] != "N") + line[3]
-                delay = len(answer) * bits / line[0]
+                delay += len(answer) * bits / line[0]
+            # The line is busy until the answer has left the meter: the inactivity time-out
+            # counts from there (a 1.5 s reaction time must not end a 1 s-timeout sign-on).
+            self._last_rx = time.monotonic() + delay
             return uart_transfer(answer, line, client), delay
 
     # -- the client's side --

@@ -6,6 +6,7 @@ import errno
 import os
 import select
 import socket
+import threading
 import time
 
 from meterreader.transport.base import (
@@ -38,6 +39,45 @@ def _connect_reason(err: int) -> str:
     return _CONNECT_ERRORS.get(err) or f"{errno.errorcode.get(err, err)} ({os.strerror(err)})"
 
 
+AddrInfo = tuple[int, int, int, str, tuple]
+
+
+def resolve(host: str, port: int, *, timeout: float = 5.0,
+            cancel: CancelToken | None = None) -> list[AddrInfo]:
+    """``getaddrinfo`` for a TCP ``host``, bounded and cancellable: a numeric address resolves at
+    once; a name is looked up on a helper thread (the system resolver can block for tens of
+    seconds and cannot be interrupted) that is abandoned after ``timeout`` seconds or a cancel.
+
+    Raises :class:`ConnectionFailed` ("cannot resolve host …") or :class:`Cancelled`."""
+    target = _format_target(host, port)
+    try:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                  flags=socket.AI_NUMERICHOST)
+    except (socket.gaierror, UnicodeError):
+        pass  # a name: look it up below
+    box: dict[str, object] = {}
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            box["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            box["error"] = exc
+        done.set()
+
+    threading.Thread(target=lookup, name=f"resolve {host}", daemon=True).start()
+    deadline = time.monotonic() + max(0.0, timeout)
+    while not done.wait(min(POLL_INTERVAL, max(0.0, deadline - time.monotonic()))):
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled(f"resolving {host} cancelled")
+        if time.monotonic() >= deadline:
+            raise ConnectionFailed(f"{target}: cannot resolve host (no answer from the name "
+                                   f"service within {timeout:.1f} s)")
+    if "error" in box:
+        raise ConnectionFailed(f"{target}: cannot resolve host ({box['error']})")
+    return box["infos"]  # type: ignore[return-value]
+
+
 class TcpTransport(Transport):
     """A TCP client socket with TCP_NODELAY; connect and read are cancellable.
 
@@ -65,11 +105,8 @@ class TcpTransport(Transport):
 
     def _open(self, cancel: CancelToken | None) -> None:
         target = self.description
-        try:
-            infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise ConnectionFailed(f"{target}: cannot resolve host ({exc})") from None
         deadline = time.monotonic() + self.connect_timeout
+        infos = resolve(self.host, self.port, timeout=self.connect_timeout, cancel=cancel)
         reason = "no address"
         for family, kind, proto, _name, address in infos:
             sock = socket.socket(family, kind, proto)
