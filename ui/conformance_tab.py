@@ -29,11 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QDeadlineTimer, QModelIndex, QStandardPaths, Qt, Signal, Slot
-from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QMenu, QPlainTextEdit, QProgressBar,
-                               QPushButton, QSplitter, QTableView, QToolButton, QTreeView,
-                               QVBoxLayout, QWidget)
+                               QHeaderView, QLabel, QMenu, QProgressBar, QPushButton, QSplitter,
+                               QToolButton, QTreeView, QVBoxLayout, QWidget)
 
 import ui.pyside_fixes  # noqa: F401 - emit() reference defect of PySide6 6.12 on CPython 3.11
 from meterreader.conformance.context import ConformanceTarget
@@ -41,18 +39,14 @@ from meterreader.conformance.model import CheckOutcome, ConformanceReport, Verdi
 from meterreader.conformance.registry import CheckDef, all_checks
 from meterreader.conformance.report import default_stem, save_xlsx
 from meterreader.conformance.runner import plan_checks
-from meterreader.dlms.secret import SecretBytes, SecretFormatError
+from meterreader.dlms.secret import SecretFormatError
 from meterreader.india.catalogue_types import MeterCategory
-from meterreader.translator import TranslationError
+from ui.conformance_evidence import EvidenceViewer
 from ui.conformance_models import (_RUNNING, CHECK_ID_ROLE, COL_CLAUSE, COL_FINDING, COL_ID,
-                                   COL_RESULT, COL_TIME, COL_TITLE, VERDICT_FOREGROUND,
-                                   BenchThread, CheckListModel, EvidenceModel, ResultFilter,
-                                   _hook_shutdown, _prune, stop_all_benches)
-from ui.json_tree import JsonTreeModel, JsonTreeView
+                                   COL_RESULT, COL_TIME, COL_TITLE, BenchThread, CheckListModel,
+                                   ResultFilter, _hook_shutdown, _prune, stop_all_benches)
+from ui.conformance_secrets import SecretsRow
 from ui.pyside_fixes import hold_gui_gc, release_gui_gc
-from ui.trace_model import hex_dump
-from ui.trace_pane import decode_record
-from ui.wizard_pages import secret_text
 from ui.worker_types import TraceRecord
 
 __all__ = ["BenchThread", "ConformanceTab", "FILTERS", "stop_all_benches"]
@@ -62,8 +56,6 @@ FILTERS = (("All results", None), ("Pass", Verdict.PASS), ("Fail", Verdict.FAIL)
            ("Skip", Verdict.SKIP), ("Error", Verdict.ERROR))
 _FORMATS = {"pdf": "PDF report (*.pdf)", "xlsx": "Excel workbook (*.xlsx)",
             "json": "JSON report (*.json)"}
-_SELECT_CHECK = "Select a check to see the frames it exchanged."
-_SELECT_FRAME = "Select a frame to see it decoded."
 _LINK_NOTE = ("The bench opens its own connections (PC, MR and US associations, raw HDLC), one "
               "at a time; the main connection is released while it runs and restored after.")
 
@@ -109,8 +101,6 @@ class ConformanceTab(QWidget):
         self.model = CheckListModel(all_checks().values(), self)
         self.proxy = ResultFilter(self)
         self.proxy.setSourceModel(self.model)
-        self.evidence = EvidenceModel(self)
-        self.tree_model = JsonTreeModel(self)
         self._build(category)
         if worker is not None:
             worker.connected.connect(self._update_target)
@@ -152,32 +142,7 @@ class ConformanceTab(QWidget):
         top.addWidget(self.run_button)
         top.addWidget(self.stop_button)
 
-        secrets = QHBoxLayout()
-        self.secret_edits: dict[str, QLineEdit] = {}
-        self.secret_absent: dict[str, QCheckBox] = {}
-        for key, label, tip in (
-                ("mr", "MR password", "LLS password of the meter reader association (client "
-                 "32). Default: the connected profile's when it is MR, else the IS 15959 "
-                 "default. Text, or 0x-prefixed hex."),
-                ("us", "US key", "HLS key of the utility settings association (client 48). "
-                 "Default: the connected profile's when it is US, else the IS 15959 default. "
-                 "Text, or 0x-prefixed hex.")):
-            secrets.addWidget(QLabel(label, self))
-            edit = QLineEdit(self)
-            edit.setObjectName(f"bench{key.upper()}Secret")
-            edit.setEchoMode(QLineEdit.EchoMode.Password)
-            edit.setToolTip(tip)
-            edit.setMaximumWidth(220)
-            absent = QCheckBox("not available", self)
-            absent.setToolTip(f"The {label} is not known: the checks that need the "
-                              f"{key.upper()} association are skipped")
-            absent.toggled.connect(lambda off, e=edit: e.setEnabled(not off))
-            secrets.addWidget(edit)
-            secrets.addWidget(absent)
-            secrets.addSpacing(12)
-            self.secret_edits[key] = edit
-            self.secret_absent[key] = absent
-        secrets.addStretch(1)
+        self.secrets_row = SecretsRow(self)
         self._secrets_source: Any = None  # the profile the secret fields were filled from
 
         bar = QHBoxLayout()
@@ -243,73 +208,19 @@ class ConformanceTab(QWidget):
         self.proxy.modelReset.connect(self.view.expandAll)
         self.view.selectionModel().currentRowChanged.connect(self._check_selected)
 
-        self.frames = QTableView(self)
-        self.frames.setObjectName("benchEvidence")
-        self.frames.setModel(self.evidence)
-        self.frames.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.frames.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.frames.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.frames.setWordWrap(False)
-        self.frames.verticalHeader().hide()
-        self.frames.verticalHeader().setDefaultSectionSize(
-            self.frames.fontMetrics().height() + 6)
-        self.frames.horizontalHeader().setStretchLastSection(True)
-        for column, width in enumerate((40, 90, 50, 70, 50)):
-            self.frames.setColumnWidth(column, width)
-        self.frames.selectionModel().currentRowChanged.connect(self._frame_selected)
-
-        detail = QWidget(self)
-        layout = QVBoxLayout(detail)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.detail_label = QLabel(_SELECT_CHECK, detail)
-        self.detail_label.setWordWrap(True)
-        self.detail_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.detail_label)
-        self.decode_tree = JsonTreeView(detail)
-        self.decode_tree.setObjectName("benchDecoded")
-        self.decode_tree.setModel(self.tree_model)
-        self.decode_tree.placeholder = _SELECT_FRAME
-        self.hex_view = QPlainTextEdit(detail)
-        self.hex_view.setReadOnly(True)
-        self.hex_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.hex_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.hex_view.setPlaceholderText("offset | hex | ascii")
-        decoded = QSplitter(Qt.Orientation.Vertical, detail)
-        decoded.addWidget(self.decode_tree)
-        decoded.addWidget(self.hex_view)
-        decoded.setStretchFactor(0, 3)
-        decoded.setStretchFactor(1, 1)
-        layout.addWidget(decoded, 1)
-
-        left = QWidget(self)
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
-        self.finding_label = QLabel(left)
-        self.finding_label.setObjectName("benchFinding")
-        self.finding_label.setWordWrap(True)
-        self.finding_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.finding_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        column.addWidget(self.finding_label)
-        column.addWidget(self.frames, 1)
-        lower = QSplitter(Qt.Orientation.Horizontal, self)
-        lower.addWidget(left)
-        lower.addWidget(detail)
-        lower.setStretchFactor(0, 3)
-        lower.setStretchFactor(1, 2)
-        lower.setChildrenCollapsible(False)
+        self.viewer = EvidenceViewer(self)
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.view)
-        split.addWidget(lower)
+        split.addWidget(self.viewer)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setChildrenCollapsible(False)
         split.setSizes([520, 340])
-        lower.setSizes([700, 520])
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
         outer.addLayout(top)
-        outer.addLayout(secrets)
+        outer.addWidget(self.secrets_row)
         outer.addLayout(bar)
         outer.addWidget(split, 1)
 
@@ -323,9 +234,7 @@ class ConformanceTab(QWidget):
 
     def fill_secrets(self, target: ConformanceTarget) -> None:
         """Put ``target``'s MR password and US key into the (masked) fields."""
-        for key, secret in (("mr", target.mr_password), ("us", target.us_key)):
-            self.secret_edits[key].setText(secret_text(secret, as_hex=False))
-            self.secret_absent[key].setChecked(secret is None)
+        self.secrets_row.fill(target)
 
     def target(self) -> ConformanceTarget | None:
         """The target a run would use: the profile with the secrets of the fields (None when
@@ -333,21 +242,8 @@ class ConformanceTab(QWidget):
         profile = self.profile()
         if profile is None:
             return None
-        found: dict[str, SecretBytes | None] = {}
-        for key, name in (("mr", "MR password"), ("us", "US key")):
-            if self.secret_absent[key].isChecked():
-                found[key] = None
-                continue
-            text = self.secret_edits[key].text()
-            if not text:
-                raise SecretFormatError(f"the {name} is empty (tick \"not available\" to "
-                                        "leave that association out)")
-            try:
-                found[key] = SecretBytes.parse(text)
-            except SecretFormatError as exc:
-                raise SecretFormatError(f"the {name} is not valid: {exc}") from None
-        return dataclasses.replace(ConformanceTarget.from_profile(profile),
-                                   mr_password=found["mr"], us_key=found["us"])
+        secrets = self.secrets_row.secrets()
+        return dataclasses.replace(ConformanceTarget.from_profile(profile), **secrets)
 
     def category(self) -> str:
         return str(self.category_combo.currentData())
@@ -374,10 +270,9 @@ class ConformanceTab(QWidget):
         self.run_button.setEnabled(not running and profile is not None)
         self.stop_button.setEnabled(running)
         for widget in (self.category_combo, self.destructive_check, self.all_button,
-                       self.none_button, self.open_button, *self.secret_absent.values()):
+                       self.none_button, self.open_button):
             widget.setEnabled(not running)
-        for key, edit in self.secret_edits.items():
-            edit.setEnabled(not running and not self.secret_absent[key].isChecked())
+        self.secrets_row.set_running(running)
         self.model.set_checkable(not running)
         self.export_button.setEnabled(not running and self.report is not None)
         self.running_changed.emit(running)
@@ -418,10 +313,7 @@ class ConformanceTab(QWidget):
         self._done = 0
         self.report = None
         self.model.reset_results()
-        self.evidence.set_evidence(())
-        self.tree_model.clear()
-        self.hex_view.clear()
-        self.detail_label.setText(_SELECT_CHECK)
+        self.viewer.reset()
         self.progress.setRange(0, max(1, self._planned))
         self.progress.setValue(0)
         self._pending = (target, self.category(), ids, allow)
@@ -492,7 +384,7 @@ class ConformanceTab(QWidget):
         self.progress.setValue(self._done)
         self.model.set_outcome(outcome)
         if self._current_check() == outcome.check_id:
-            self._show_evidence(outcome)
+            self.viewer.show_outcome(outcome)
 
     @Slot(object)
     def _traced(self, batch: list[TraceRecord]) -> None:
@@ -605,51 +497,27 @@ class ConformanceTab(QWidget):
 
     def _check_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         check_id = self._current_check()
-        outcome = self.model.outcome(check_id) if check_id else None
-        self._show_evidence(outcome)
-        if check_id and outcome is None:
-            self.finding_label.setText(f"{check_id}: not run yet.")
-
-    def _show_evidence(self, outcome: CheckOutcome | None) -> None:
-        self.evidence.set_evidence(outcome.evidence if outcome is not None else ())
-        self.tree_model.clear()
-        self.hex_view.clear()
-        if outcome is None:
-            self.finding_label.clear()
-            self.detail_label.setText(_SELECT_CHECK)
-            return
-        colour = VERDICT_FOREGROUND[outcome.verdict].name()
-        self.finding_label.setStyleSheet(f"QLabel#benchFinding {{ color: {colour}; }}")
-        self.finding_label.setText(f"{outcome.check_id} — {outcome.verdict.value.upper()}: "
-                                   f"{outcome.finding}  ({outcome.clause}; "
-                                   f"{len(outcome.evidence)} evidence items)")
-        self.detail_label.setText(_SELECT_FRAME)
+        self.viewer.show_check(check_id, self.model.outcome(check_id) if check_id else None)
 
     def select_frame(self, row: int) -> None:
-        self.frames.setCurrentIndex(self.evidence.index(row, 0))
-
-    def _frame_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        item = self.evidence.item(current.row()) if current.isValid() else None
-        self.tree_model.clear()
-        self.hex_view.clear()
-        if item is None:
-            return
-        if item.layer == "note" or not item.hex:
-            self.detail_label.setText(f"Note: {item.summary}")
-            return
-        data = item.data
-        direction = {"tx": "TX →", "rx": "RX ←"}.get(item.direction, item.direction)
-        self.detail_label.setText(f"{direction} {item.layer.upper()} {len(data)} bytes — "
-                                  f"{item.summary}")
-        self.hex_view.setPlainText(hex_dump(data))
-        try:
-            self.decode_tree.show_value(decode_record(item))
-        except TranslationError as exc:
-            self.detail_label.setText(f"{self.detail_label.text()}\nDoes not decode: {exc}")
+        """Make evidence ``row`` of the selected check the current frame (decodes it)."""
+        self.viewer.select_frame(row)
 
     def decoded(self) -> Any:
         """The decoded tree shown (None when empty)."""
-        return self.tree_model.value()
+        return self.viewer.decoded()
+
+    # The evidence viewer's models and widgets, under their former names on the tab.
+    evidence = property(lambda self: self.viewer.evidence)
+    tree_model = property(lambda self: self.viewer.tree_model)
+    frames = property(lambda self: self.viewer.frames)
+    finding_label = property(lambda self: self.viewer.finding_label)
+    detail_label = property(lambda self: self.viewer.detail_label)
+    decode_tree = property(lambda self: self.viewer.decode_tree)
+    hex_view = property(lambda self: self.viewer.hex_view)
+    # The secrets row's fields (dicts keyed "mr"/"us").
+    secret_edits = property(lambda self: self.secrets_row.secret_edits)
+    secret_absent = property(lambda self: self.secrets_row.secret_absent)
 
     # -- export -----------------------------------------------------------------------------------
 
