@@ -75,7 +75,9 @@ class WrapperReader:
 
     ``feed(data)`` returns every packet that ``data`` completed (possibly none). A header with a
     wrong version or an over-long length cannot be resynchronised on a stream, so it raises
-    DecodeError and the reader refuses further input.
+    DecodeError and the reader refuses further input. Packets completed before the bad header
+    are returned first and the error is raised by the next call, so what is delivered does not
+    depend on how the stream was split.
     """
 
     def __init__(self, *, max_length: int = 0xFFFF) -> None:
@@ -104,7 +106,9 @@ class WrapperReader:
                 frame, offset = WrapperFrame.decode(buf, offset, max_length=self.max_length)
             except DecodeError as exc:
                 self._failed = exc
-                raise
+                if not frames:
+                    raise
+                break  # deliver the packets completed before it; the next feed raises
             frames.append(frame)
         del self._buffer[:offset]
         return frames

@@ -67,6 +67,8 @@ _NO_INFO = frozenset({FrameType.RR, FrameType.RNR, FrameType.DISC})
 #: Frames whose control field carries N(R).
 _WITH_N_R = frozenset({FrameType.I, FrameType.RR, FrameType.RNR})
 _POLL_FINAL = 0x10
+#: Bytes kept in the error of a frame refused from its header (what an error message shows).
+_ERROR_CONTEXT = 64
 
 
 # -- addresses -------------------------------------------------------------------------------------
@@ -256,7 +258,13 @@ def _scan(buf: bytes | bytearray | memoryview, start: int, max_length: int
 
     def fail(reason: Reason, message: str, at: int, resume: int | None = None
              ) -> tuple[DecodeError, int]:
-        return _fail(buf, start, frame_end + 1, reason, message, at - start, resume)
+        # Refused from its header, a "frame" may be a false start in noise, and scanning resumes
+        # right after its flag: its error keeps the bytes up to the fault plus a little context,
+        # never as many as the unverified length field claims (else every 3 bytes of noise
+        # could copy 2 KiB).
+        end = frame_end + 1 if resume is not None else min(
+            frame_end + 1, max(at + 1, start + _ERROR_CONTEXT))
+        return _fail(buf, start, end, reason, message, at - start, resume)
 
     if length > max_length:
         return fail(Reason.TOO_LONG, f"HDLC frame length {length} exceeds {max_length}", start + 1)
