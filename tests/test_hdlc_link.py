@@ -625,3 +625,28 @@ def test_random_chunking_of_bursts(cuts, window):
     payload = bytes(i * 7 % 251 for i in range(5000))
     pair.send(Role.CLIENT, SendData(lsdu=payload))
     assert [e.lsdu for e in pair.received(Role.SERVER)] == [payload]
+
+
+def test_endless_segmented_message_is_bounded_and_dropped():
+    """A peer that keeps sending segments cannot grow the receiver's memory past
+    max_message_size: the message is dropped with one FrameRejected, the link stays up and
+    the next message is delivered."""
+    server = HdlcLink(Role.SERVER, HdlcConfig(client_address=C16, server_address=S2,
+                                              max_message_size=300))
+    client = HdlcLink(Role.CLIENT, HdlcConfig(client_address=C16, server_address=S2))
+    server.receive_data(client.send(ConnectRequest()))
+    client.receive_data(server.data_to_send())
+    chunk = b"\xe6\xe6\x00" + bytes(100)
+    rejected = []
+    for k in range(10):  # 10 segments of ~100 bytes, each polled: far more than 300 bytes
+        events = server.receive_data(i_frame(k % 8, poll=True, segmented=True, info=chunk))
+        rejected += [e for e in events if isinstance(e, FrameRejected)]
+        assert not [e for e in events if isinstance(e, DataReceived)]
+        server.data_to_send()  # the RR asking for the next segment
+    assert len(rejected) == 1 and rejected[0].error.reason is Reason.TOO_LONG
+    assert sum(len(s) for s in server._rx_segments) <= 300
+    # the final segment ends the dropped message; the next message arrives whole
+    assert server.receive_data(i_frame(10 % 8, info=b"\x02")) == []
+    server.data_to_send()
+    assert server.receive_data(i_frame(11 % 8)) == [DataReceived(lsdu=b"\x01")]
+    assert server.state is LinkState.CONNECTED

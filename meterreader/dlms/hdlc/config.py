@@ -50,6 +50,9 @@ class _Option(Generic[T]):
 def _is_logger(value: Any) -> bool:
     return callable(getattr(value, "debug", None)) and callable(getattr(value, "trace", None))
 
+#: Default bound of a reassembled segmented message (bytes).
+MAX_MESSAGE_SIZE = 1 << 20
+
 
 class HdlcConfig:
     """Options of one :class:`~meterreader.dlms.hdlc.link.HdlcLink`.
@@ -58,7 +61,9 @@ class HdlcConfig:
     talks to that client until the link is closed. ``parameters`` are this station's limits
     (a client's proposal, a server's maximum). ``llc`` adds/strips the LLC header
     (E6 E6 00 / E6 E7 00). ``max_frame_length`` bounds received frames (bytes between the flags).
-    ``max_retries`` timeouts in a row give up the link. ``logger`` needs ``debug`` and ``trace``.
+    ``max_retries`` timeouts in a row give up the link. ``max_message_size`` bounds a message
+    reassembled from segments (default 1 MiB, far above any DLMS PDU): a longer one is dropped
+    with a FrameRejected. ``logger`` needs ``debug`` and ``trace``.
     """
 
     client_address = _Option[HdlcAddress | None](
@@ -72,16 +77,18 @@ class HdlcConfig:
         lambda v: type(v) is int and MIN_FRAME_LENGTH <= v <= MAX_FRAME_LENGTH,
         f"an int {MIN_FRAME_LENGTH}..{MAX_FRAME_LENGTH}")
     max_retries = _Option[int](lambda v: type(v) is int and v >= 0, "an int >= 0")
+    max_message_size = _Option[int](lambda v: type(v) is int and v >= 1, "an int >= 1")
     logger = _Option[Any](_is_logger, "an object with debug() and trace() methods")
 
     def __init__(self, *, server_address: HdlcAddress, client_address: HdlcAddress | None = None,
                  parameters: HdlcParameters | None = None, llc: bool = True,
                  max_frame_length: int = MAX_FRAME_LENGTH, max_retries: int = 3,
-                 logger: Any = None) -> None:
+                 max_message_size: int = MAX_MESSAGE_SIZE, logger: Any = None) -> None:
         self.server_address = server_address
         self.client_address = client_address
         self.parameters = HdlcParameters() if parameters is None else parameters
         self.llc = llc
         self.max_frame_length = max_frame_length
         self.max_retries = max_retries
+        self.max_message_size = max_message_size
         self.logger = DummyLogger() if logger is None else logger

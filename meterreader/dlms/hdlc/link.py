@@ -117,6 +117,8 @@ class HdlcLink:
         self._unacked: deque[tuple[int, bytes, bool]] = deque()  # (N(S), info, segmented)
         self._pending: deque[tuple[bytes, bool]] = deque()  # (info, segmented) not yet sent
         self._rx_segments: list[bytes] = []
+        self._rx_size = 0  # bytes collected for the LSDU being reassembled
+        self._rx_overflow = False  # that LSDU passed max_message_size: drop it to its end
         self._rx_in_window = 0
         self._our_turn = False
         self._peer_busy = False
@@ -437,12 +439,23 @@ class HdlcLink:
             return
         self._retries = 0
         self._v_r = (self._v_r + 1) % 8
-        self._rx_segments.append(frame.info)
         self._rx_in_window += 1
+        self._rx_size += len(frame.info)
+        if self._rx_size > self._config.max_message_size and not self._rx_overflow:
+            # A peer that keeps sending segments must not grow our memory without bound: the
+            # message is dropped (the link stays up, the upper layer times out or is told).
+            self._rx_overflow = True
+            self._rx_segments = []
+            self._reject(frame, Reason.TOO_LONG,
+                         f"segmented HDLC message exceeds {self._config.max_message_size} bytes")
+        if not self._rx_overflow:
+            self._rx_segments.append(frame.info)
         if not frame.segmented:
             lsdu = b"".join(self._rx_segments)
-            self._rx_segments = []
-            self._deliver(lsdu)
+            overflow = self._rx_overflow
+            self._rx_segments, self._rx_size, self._rx_overflow = [], 0, False
+            if not overflow:
+                self._deliver(lsdu)
         if frame.poll_final:
             self._our_turn = True
             if frame.segmented:
