@@ -17,10 +17,28 @@ fi
 mkdir -p "$apps" "$icons/256x256/apps" "$icons/scalable/apps"
 install -m 0644 "$here/meterreader.png" "$icons/256x256/apps/meterreader.png"
 install -m 0644 "$here/meterreader.svg" "$icons/scalable/apps/meterreader.svg"
-# Exec/TryExec point at this folder (quoted for paths with spaces).
-sed -e "s|^Exec=meterreader|Exec=\"$here/meterreader\"|" \
-    -e "s|^TryExec=meterreader|TryExec=$here/meterreader|" \
-    "$here/meterreader.desktop" >"$apps/meterreader.desktop"
+# Exec/TryExec point at this folder. The Desktop Entry spec escapes values twice: the Exec
+# key's quoting ("..." with \" \` \$ \\ inside, %% for a literal %), then the string escape
+# (\\ for \). Done with bash, not sed, so no character of the path (| & \ …) is special.
+case "$here" in
+  *$'\n'*|*$'\r'*)
+    echo "install-desktop-entry.sh: the folder name must not contain a line break" >&2
+    exit 1 ;;
+esac
+bs='\'
+try_path=${here//"$bs"/"$bs$bs"}/meterreader
+exec_path=${here//"$bs"/"$bs$bs$bs$bs"}
+exec_path=${exec_path//'"'/"$bs$bs"'"'}
+exec_path=${exec_path//'`'/"$bs$bs"'`'}
+exec_path=${exec_path//'$'/"$bs$bs"'$'}
+exec_path=${exec_path//'%'/'%%'}/meterreader
+while IFS= read -r line || [ -n "$line" ]; do
+  case "$line" in
+    Exec=meterreader*) printf 'Exec="%s"%s\n' "$exec_path" "${line#Exec=meterreader}" ;;
+    TryExec=meterreader*) printf 'TryExec=%s%s\n' "$try_path" "${line#TryExec=meterreader}" ;;
+    *) printf '%s\n' "$line" ;;
+  esac
+done <"$here/meterreader.desktop" >"$apps/meterreader.desktop"
 chmod 0644 "$apps/meterreader.desktop"
 command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q "$apps" || true
 echo "installed $apps/meterreader.desktop (starts $here/meterreader)"

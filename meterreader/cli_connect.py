@@ -92,6 +92,13 @@ def _positive(text: str) -> float:
     return value
 
 
+def _deviation_sign(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not -1 or +1: {text!r}") from None
+
+
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
     """The shared options: transport, addressing, association, secrets, timing, output."""
     link = parser.add_argument_group("connection")
@@ -129,6 +136,11 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     addr.add_argument("--auth", choices=tuple(AUTH_MECHANISMS),
                       help="authentication mechanism (default: the association's); sha256 is "
                            "HLS-SHA256, mechanism_id 6 on the wire per the Green Book")
+    addr.add_argument("--deviation-sign", type=_deviation_sign, choices=(-1, 1), default=-1,
+                      metavar="{-1,+1}",
+                      help="how the meter's clock deviation reads: -1 Blue Book, IST = -330 "
+                           "(default); +1 for meters that send +330 for IST (their clock "
+                           "otherwise reads 11 h off)")
     sec = parser.add_argument_group(
         "secrets", "Never echoed. Prefer the environment variables or '-' (prompt without echo "
                    "on a terminal, else one line of standard input): command lines are visible "
@@ -284,7 +296,8 @@ def build_settings(args: argparse.Namespace, found: Secrets) -> Any:
             server_physical_address=args.physical, address_size=args.address_size,
             mechanism=mechanism, client_system_title=title, ciphering=mode,
             response_timeout=args.timeout, retries=args.retries,
-            close_timeout=min(2.0, args.timeout), **values)
+            close_timeout=min(2.0, args.timeout),
+            deviation_sign=getattr(args, "deviation_sign", -1), **values)
     except LocalProtocolError as exc:
         raise UsageError(str(exc).removeprefix("ConnectionSettings.")) from None
 

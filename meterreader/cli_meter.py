@@ -203,7 +203,7 @@ def _value_text(r: Reading, sign: int) -> str:
     return display(r.data, sign)
 
 
-def _reading_json(r: Reading, ctx: RunContext) -> dict[str, Any]:
+def _reading_json(r: Reading, ctx: RunContext, sign: int = -1) -> dict[str, Any]:
     from meterreader.cosem.interface_classes import attribute_name
     from meterreader.dlms.axdr_values import data_to_json
     from meterreader.india.profiles import object_title
@@ -220,10 +220,10 @@ def _reading_json(r: Reading, ctx: RunContext) -> dict[str, Any]:
     node["type"] = type_name(r.data)
     if r.quantity is not None:
         q = r.quantity
-        node.update(value=json_safe(q.value), unit=q.unit_text or None, scaler=q.scaler,
-                    raw=json_safe(q.raw), capture_time=json_safe(q.capture_time))
+        node.update(value=json_safe(q.value, sign), unit=q.unit_text or None, scaler=q.scaler,
+                    raw=json_safe(q.raw, sign), capture_time=json_safe(q.capture_time, sign))
     else:
-        node["value"] = json_safe(r.data)
+        node["value"] = json_safe(r.data, sign)
     node["data"] = data_to_json(r.data)
     return node
 
@@ -236,7 +236,7 @@ def _read(session: Any, args: argparse.Namespace, ctx: RunContext) -> int:
     sign = session.settings.deviation_sign
     failed = [r for r in readings if r.error is not None]
     if args.json:
-        _dump([_reading_json(r, ctx) for r in readings])
+        _dump([_reading_json(r, ctx, sign) for r in readings])
     else:
         rows = [(str(r.target.obis), object_title(r.target.obis),
                  f"{r.target.index} {attribute_name(r.class_id, r.target.index)}",
@@ -333,9 +333,9 @@ def _action(session: Any, args: argparse.Namespace, param: Any) -> int:
     return EXIT_OK
 
 
-def _typed(kind: str, text: str, what: str) -> Any:
+def _typed(kind: str, text: str, what: str, deviation_sign: int = -1) -> Any:
     try:
-        return parse_value(kind, text)
+        return parse_value(kind, text, deviation_sign)
     except (ValueError, DlmsError) as exc:
         raise UsageError(f"{what}: {exc}") from None
 
@@ -359,7 +359,8 @@ def _cmd_logical_devices(args: argparse.Namespace) -> int:
 
 def _cmd_write(args: argparse.Namespace) -> int:
     try:
-        value = _typed(args.type, args.value, f"VALUE as {args.type}")
+        value = _typed(args.type, args.value, f"VALUE as {args.type}",
+                       getattr(args, "deviation_sign", -1))
     except UsageError as exc:
         return _usage(args, exc)
     return run_session(args, lambda session, _ctx: _write(session, args, value))
@@ -367,7 +368,8 @@ def _cmd_write(args: argparse.Namespace) -> int:
 
 def _cmd_action(args: argparse.Namespace) -> int:
     try:
-        param = _typed(*args.param, "--param") if args.param else None
+        param = (_typed(*args.param, "--param", getattr(args, "deviation_sign", -1))
+                 if args.param else None)
     except UsageError as exc:
         return _usage(args, exc)
     return run_session(args, lambda session, _ctx: _action(session, args, param))

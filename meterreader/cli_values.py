@@ -258,11 +258,12 @@ def iso(value: dt.datetime | dt.date | dt.time, sep: str = "T") -> str:
     return value.isoformat()
 
 
-def json_safe(value: Any) -> Any:
-    """Plain JSON values: datetimes ISO 8601, printable bytes as text else hex, lists."""
+def json_safe(value: Any, deviation_sign: int = BLUE_BOOK) -> Any:
+    """Plain JSON values: datetimes ISO 8601 (COSEM deviations read with ``deviation_sign``),
+    printable bytes as text else hex, lists."""
     if isinstance(value, Data):
         from meterreader.dlms.axdr_values import to_python
-        return json_safe(to_python(value))
+        return json_safe(to_python(value, deviation_sign=deviation_sign), deviation_sign)
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return iso(value)
     if isinstance(value, CosemDateTime):
@@ -273,14 +274,14 @@ def json_safe(value: Any) -> Any:
         when = CosemDateTime.try_from_bytes(value) if len(value) == 12 else None
         if when is not None and when.is_complete:
             try:
-                return iso(when.to_datetime())
+                return iso(when.to_datetime(deviation_sign=deviation_sign))
             except DlmsError:
                 pass
         return value.decode("ascii") if _printable(value) else value.hex().upper()
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
+        return [json_safe(v, deviation_sign) for v in value]
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)

@@ -14,7 +14,15 @@ PY=${PYTHON:-python3}
 
 APT_PACKAGES=(libgl1 libegl1 libglib2.0-0 libdbus-1-3 libfontconfig1 fonts-dejavu-core
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
-  libxcb-render-util0 libxcb-shape0 xvfb xauth socat poppler-utils libxml2-utils)
+  libxcb-render-util0 libxcb-shape0 xvfb xauth socat poppler-utils libxml2-utils binutils)
+# The bundle build (installer/build.sh, PyInstaller) needs objdump (binutils, above) and the
+# shared libpython: Debian's own python3 is linked statically and ships it as libpython3.X.
+# Only for a distribution python (a pyenv or self-built one has its own, or none to install).
+py_exe=$(command -v "$PY" 2>/dev/null || true)
+if [ -n "$py_exe" ] && command -v dpkg-query >/dev/null 2>&1 \
+    && dpkg-query -S "$(readlink -f "$py_exe")" >/dev/null 2>&1; then
+  APT_PACKAGES+=("libpython$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')")
+fi
 
 log() { printf '[meterreader setup] %s\n' "$*" >&2; }
 

@@ -361,7 +361,8 @@ class MediumPage(FieldPage):
 class AddressingPage(FieldPage):
     """Page 2: IS 15959 association preset, client SAP, server addresses and the preview."""
 
-    FIELDS = ("association", "client_sap", "server_logical", "server_physical", "address_size")
+    FIELDS = ("association", "client_sap", "server_logical", "server_physical", "address_size",
+              "deviation_sign")
 
     def __init__(self, on_change: Callable[[], None]) -> None:
         super().__init__(on_change)
@@ -389,6 +390,7 @@ class AddressingPage(FieldPage):
         self.preview_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.preview_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.preview_label.setWordWrap(True)
+        self.deviation_check = QCheckBox("Meter sends +330 for IST (deviation sign +1)")
 
         form = QFormLayout()
         form.addRow(field_label("Association:"), self.field_row("association", self.preset_combo))
@@ -405,6 +407,10 @@ class AddressingPage(FieldPage):
         form.addRow(field_label("Address size:"), self.field_row("address_size", self.size_combo))
         form.addRow("", self.size_note)
         form.addRow("Address bytes:", self.preview_label)
+        form.addRow("Clock:", self.field_row(
+            "deviation_sign", self.deviation_check,
+            help_text="The Blue Book clock deviation is minutes local time is behind UTC (IST "
+                      "-330); tick this when the meter's clock reads 11 h off"))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addStretch(1)
@@ -413,6 +419,7 @@ class AddressingPage(FieldPage):
         for spin in (self.client_spin, self.logical_spin, self.physical_spin):
             spin.valueChanged.connect(self.changed)
         self.size_combo.currentIndexChanged.connect(self.changed)
+        self.deviation_check.toggled.connect(self.changed)
         self.preset_hook: Callable[[str], None] | None = None
 
     def _preset_chosen(self, *_: object) -> None:
@@ -462,7 +469,8 @@ class AddressingPage(FieldPage):
                  "client_sap": self.client_spin.value(),
                  "server_logical": self.logical_spin.value(),
                  "server_physical": self.physical_spin.value(),
-                 "address_size": self.size_combo.currentData()}, {})
+                 "address_size": self.size_combo.currentData(),
+                 "deviation_sign": 1 if self.deviation_check.isChecked() else -1}, {})
 
     def load(self, profile: ConnectionProfile) -> None:
         self.set_preset(profile.association)
@@ -470,6 +478,7 @@ class AddressingPage(FieldPage):
         self.logical_spin.setValue(profile.server_logical)
         self.physical_spin.setValue(profile.server_physical)
         select_data(self.size_combo, profile.address_size)
+        self.deviation_check.setChecked(profile.deviation_sign == 1)
 
 
 _MECHANISM_SHORT = {MechanismName.NONE: "no security", MechanismName.LOW: "LLS",

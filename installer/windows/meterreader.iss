@@ -1,14 +1,21 @@
 ; Inno Setup script of meterreader for Windows (64-bit).
+; Needs Inno Setup 6.3 or newer (ArchitecturesAllowed=x64compatible).
 ; Build the bundle first (installer\windows\BUILD.md), then from the repository root:
-;   iscc /DAppVersion=0.1.0 installer\windows\meterreader.iss
+;   iscc /DAppVersion=0.1.0 /DFileVersion=0.1.0.0 installer\windows\meterreader.iss
 ; (installer\windows\build.ps1 does both and takes the version from the bundle.)
+; AppVersion is the version as written in pyproject.toml (0.1.0, 1.2.0rc1 …); FileVersion the
+; numeric a.b.c.d Windows puts in the setup program's file properties (default: AppVersion
+; itself, which ISCC accepts only when it is numeric).
 ; Paths are relative to this file. Output: dist\meterreader-<version>-windows-x64-setup.exe
 ; Installs dist\meterreader\ (meterreader.exe: the application; meterreader-cli.exe: the
 ; command line), a Start-menu group (application, demo meter, uninstall), an optional desktop
 ; icon, and the uninstaller (Settings > Apps, or the Start-menu entry).
 
 #ifndef AppVersion
-  #define AppVersion "0.0.0"
+  #error AppVersion is not defined: iscc /DAppVersion=<version from pyproject.toml> (build.ps1 passes it)
+#endif
+#ifndef FileVersion
+  #define FileVersion AppVersion
 #endif
 #define AppName "meterreader"
 #define AppExe "meterreader.exe"
@@ -21,7 +28,8 @@ AppVersion={#AppVersion}
 AppVerName={#AppName} {#AppVersion}
 AppPublisher=meterreader
 AppComments=DLMS/COSEM (IEC 62056) meter reading instrument for IS 15959 meters
-VersionInfoVersion={#AppVersion}
+VersionInfoVersion={#FileVersion}
+VersionInfoProductTextVersion={#AppVersion}
 DefaultDirName={autopf}\{#AppName}
 DefaultGroupName={#AppName}
 DisableProgramGroupPage=yes

@@ -51,7 +51,7 @@ _MODE_E_BAUDS = tuple(sorted(BAUD_CHARACTERS.values()))
 _STR_FIELDS = ("name", "medium", "host", "framing", "serial_port", "parity", "association",
                "ciphering")
 _INT_FIELDS = ("port", "baudrate", "client_sap", "server_logical", "server_physical",
-               "address_size", "mechanism", "retries")
+               "address_size", "mechanism", "retries", "deviation_sign")
 _BOOL_FIELDS = ("mode_e", "demo")
 JSON_VERSION = 1
 
@@ -148,6 +148,9 @@ class ConnectionProfile:
     ciphering: str = "none"
     response_timeout: float = 5.0
     retries: int = 3
+    #: How the meter's clock deviation reads: -1 Blue Book (IST is -330), +1 for meters that
+    #: send +330 for IST (ConnectionSettings.deviation_sign).
+    deviation_sign: int = -1
     demo: bool = False
 
     def __post_init__(self) -> None:
@@ -216,6 +219,8 @@ class ConnectionProfile:
             errors["response_timeout"] = "response timeout must be 0..600 s (more than 0)"
         if not _is_int(self.retries) or not 0 <= self.retries <= 100:
             errors["retries"] = "retries must be 0..100"
+        if self.deviation_sign not in (-1, 1) or _is_bool(self.deviation_sign):
+            errors["deviation_sign"] = "deviation sign must be -1 or +1"
         return errors
 
     @property
@@ -337,7 +342,8 @@ class ConnectionProfile:
                               authentication_key=self.authentication_key,
                               dedicated_key=dedicated),
             client_system_title=self.system_title, ciphering=ciphering,
-            response_timeout=float(self.response_timeout), retries=self.retries)
+            response_timeout=float(self.response_timeout), retries=self.retries,
+            deviation_sign=self.deviation_sign)
         values.update(overrides)
         return ConnectionSettings(**values)
 
