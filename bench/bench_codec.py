@@ -80,6 +80,47 @@ def main() -> None:
     print(f"FCS per 128-byte frame      {t * 1e3:8.1f} ms  {mb / t:6.2f} MB/s")
     t = timed(lambda: crc16_table(buf), repeat=1)
     print(f"FCS table reference         {t * 1e3:8.1f} ms  {mb / t:6.2f} MB/s")
+    mixed_arrays()
+
+
+def mixed_arrays() -> None:
+    """decode_data with the fast path (arrays of >= 16 structures / >= 64 other elements) against
+    the general per-element loop (fast path switched off) on arrays whose elements differ."""
+    from meterreader.dlms import axdr
+    from meterreader.simulator.builder import build_meter
+    clock = bytes(CosemDateTime.from_datetime(datetime(2026, 1, 1, tzinfo=timezone.utc)))
+
+    def rows(n: int, period: int, same: int) -> bytes:
+        return encode_data(D.array(*(D.structure(
+            D.octet_string(clock) if i % period < same else D.null(),
+            *(D.double_long_unsigned(i) for _ in range(9))) for i in range(n))))
+    meter = build_meter("C", seed=1, now=lambda: datetime(2026, 1, 1))
+    cases = {
+        "alternating row layouts": rows(10_000, 2, 1),
+        "5 rows + 1 odd, repeated": rows(10_000, 6, 5),
+        "15 rows + 1 odd, repeated": rows(10_000, 16, 15),
+        "99 rows + 1 odd, repeated": rows(10_000, 100, 99),
+        "compressed (clock once)": rows(10_000, 10_000, 1),
+        "varying-length octet-strings": encode_data(D.array(*(
+            D.octet_string(b"x" * (i % 7 + 1)) for i in range(20_000)))),
+        "arrays of small arrays": encode_data(D.array(*(D.array(*(
+            D.long_unsigned(j) for j in range(4 + i % 3))) for i in range(5_000)))),
+        "simulator object list": encode_data(meter.management.object_list("MR")),
+        "block load 10k (homogeneous)": block_load_buffer(10_000),
+    }
+    print(f"{'decode_data, mixed arrays':<30}{'bytes':>9}{'fast':>10}{'general':>10}{'fast/gen':>10}")
+    saved = axdr._FAST_MIN_ELEMENTS
+    for name, buf in cases.items():
+        fast = timed(lambda: decode_data(buf), repeat=7)
+        axdr._FAST_MIN_ELEMENTS = 1 << 62
+        try:
+            general = timed(lambda: decode_data(buf), repeat=7)
+            reference = decode_data(buf)
+        finally:
+            axdr._FAST_MIN_ELEMENTS = saved
+        assert decode_data(buf) == reference
+        print(f"{name:<30}{len(buf):>9,}{fast * 1e3:>8.2f}ms{general * 1e3:>8.2f}ms"
+              f"{fast / general:>10.2f}")
 
 
 if __name__ == "__main__":

@@ -140,16 +140,18 @@ def bench_stall(baud: int, days: int) -> None:
         print(f"   transfer:        {summary(heart.stalls(clicked, done), clicked)}")
         print(f"   showing result:  {summary(heart.stalls(done, end), clicked)}")
         print(f"   whole:           {summary(heart.stalls(clicked, end), clicked)}")
-        print("   on the GUI thread after the read: " + ", ".join(
-            f"{name} {sum(t) * 1000:.0f} ms" for name, t in spent.items()))
+        where = {"save_reading": "worker thread", "show_reading": "GUI thread"}
+        print("   after the read: " + ", ".join(
+            f"{name} {sum(t) * 1000:.0f} ms ({where[name]})" for name, t in spent.items()))
         window.controller.disconnect() if hasattr(window.controller, "disconnect") else None
         spin(app, lambda: not window.worker.is_busy, 5)
     window.close()
 
 
 def _time_calls() -> dict[str, list[float]]:
-    """Wrap the GUI-thread steps after a read (saving the JSON, opening the reading view) with
-    timers, to attribute a stall; behaviour unchanged."""
+    """Wrap the steps after a read with timers, to attribute a stall; behaviour unchanged.
+    Saving the JSON runs on the worker thread (inside the read job), opening the reading view
+    on the GUI thread."""
     import functools
     import meterreader.reading.json_io as json_io
     from ui.main_readings import ReadingController
@@ -195,10 +197,11 @@ def block_load_table(rows: int):
                         columns=tuple(cols), rows=tuple(out), capture_period=60)
 
 
-#: Candidate fixes of ui/charts.py measured by ``--chart-variant`` (applied here only):
-#: thin = 1-pixel cosmetic pens (Qt's raster engine strokes wider pens on its slow path);
-#: fast = thin + pyqtgraph's autoDownsampleFactor 1 (default 5: five points per pixel);
-#: fast-nogrid = fast without the translucent grid (redrawn across every plot each frame).
+#: Variants of the chart measured by ``--chart-variant`` (applied here only). ``as-is`` is
+#: ui/charts.py itself, which now has 1-pixel pens, autoDownsampleFactor 1 and no grid for
+#: series longer than GRID_MAX_POINTS (so as-is is the fast variant for long series); thin /
+#: fast re-apply the pens and the factor (no change now); fast-nogrid also forces the grid off
+#: (what the grid costs on a short series: ``--rows 10000``).
 CHART_VARIANTS = ("as-is", "thin", "fast", "fast-nogrid")
 
 
@@ -244,6 +247,7 @@ def bench_pan(rows: int, frames: int, variant: str) -> None:
         box.setXRange(x0, x0 + span, padding=0)
         app.processEvents()
         chart.graphics.viewport().repaint()
+        grid = first.ctrl.xGridCheck.isChecked()
         wall, cpu = [], []
         for i in range(frames):
             sign = 1 if (i // (frames // 4 or 1)) % 2 == 0 else -1
@@ -257,7 +261,7 @@ def bench_pan(rows: int, frames: int, variant: str) -> None:
         print(f"   {label:12s} frame: median {statistics.median(wall) * 1000:5.1f} ms, "
               f"p95 {wall[int(len(wall) * 0.95)] * 1000:5.1f} ms, max {wall[-1] * 1000:5.1f} ms"
               f"; GUI-thread CPU median {statistics.median(cpu) * 1000:5.1f} ms "
-              f"({frames} frames)")
+              f"({frames} frames, grid {'on' if grid else 'off'})")
     chart.close()
 
 

@@ -218,9 +218,10 @@ def run(name: str, baud: int, days: int, parameters: HdlcParameters | None,
         session.connect()
         progress = (lambda p: print(f"    {p.message}", file=sys.stderr)) if verbose else None
         reading = read_meter(session, "C", days=days, progress=progress)
-        stats = session.stats
+        negotiated = session.stats  # the link parameters, while the link is up
         session.close()
         elapsed = time.monotonic() - started
+        stats = session.stats  # after the close: frames and round trips include RLRQ and DISC
     finally:
         session.close()
         meter.stop()
@@ -234,8 +235,8 @@ def run(name: str, baud: int, days: int, parameters: HdlcParameters | None,
         wire_received=transport.bytes_received, apdu_bytes=tally.apdu_tx + tally.apdu_rx,
         frames=stats.frames_sent + stats.frames_received, round_trips=stats.round_trips,
         requests=sum(1 for _ in tally.requests),
-        info_field=f"{stats.max_info_field_transmit}/{stats.max_info_field_receive}",
-        window=f"{stats.window_transmit}/{stats.window_receive}",
+        info_field=f"{negotiated.max_info_field_transmit}/{negotiated.max_info_field_receive}",
+        window=f"{negotiated.window_transmit}/{negotiated.window_receive}",
         rows={k: len(t.rows) for k, t in reading.tables.items()}, complete=reading.complete,
         baud=baud, delay=delay)
 

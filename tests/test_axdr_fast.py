@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meterreader.client.values import python_value
-from meterreader.dlms import axdr
+from meterreader.dlms import axdr, axdr_fast
 from meterreader.dlms.axdr import D, Data, DataTag, TypeDescription, decode_data, encode_data
 from meterreader.dlms.axdr_fast import (
     decode_array_elements, decode_table, decode_table_rows, rows_of, table_of,
@@ -323,3 +323,78 @@ def test_random_arrays_equal_general(draw):
     if len(buf) > 3:
         cut = data(st.integers(1, len(buf) - 1))
         assert_same_everywhere(buf[:cut])
+
+
+# ------------------------------------------------------------------------------------------
+# Back-off: arrays whose elements differ do not retry the fast path for every element
+# ------------------------------------------------------------------------------------------
+
+def _pattern(rows: int, period: int, same: int) -> bytes:
+    """``same`` block-load-like rows, then ``period - same`` rows with a null clock, repeated."""
+    stamp = clock(BASE)
+    return encode_data(D.array(*(D.structure(
+        D.octet_string(stamp) if i % period < same else D.null(),
+        D.long_unsigned(i % 60_000), D.double_long_unsigned(i)) for i in range(rows))))
+
+
+@pytest.fixture
+def derivations(monkeypatch):
+    """Counts the layouts the fast path derives."""
+    calls = []
+    real = axdr_fast._derive
+
+    def counting(*args, **kwargs):
+        calls.append(args[1])
+        return real(*args, **kwargs)
+    monkeypatch.setattr(axdr_fast, "_derive", counting)
+    return calls
+
+
+@pytest.mark.parametrize("period, same", [(2, 1), (4, 2), (6, 5), (10, 9), (17, 16)])
+def test_mixed_rows_back_off(derivations, period, same):
+    buf = _pattern(2000, period, same)
+    assert decode_data(buf) == general(buf)
+    # exponential back-off: O(log n) tries, not one per element (2000 rows: 11 doublings)
+    assert len(derivations) <= 2 * 12
+
+
+def test_varying_strings_back_off(derivations):
+    buf = encode_data(D.array(*(D.octet_string(b"x" * (i % 7 + 1)) for i in range(5000))))
+    assert decode_data(buf) == general(buf)
+    assert decode_table(buf)[0] == [(b"x" * (i % 7 + 1),) for i in range(5000)]
+    assert len(derivations) <= 2 * 2 * 13  # two decodes, log2(5000) tries each
+
+
+def test_homogeneous_rows_derive_once(derivations):
+    buf = encode_data(block_load(3000))
+    assert decode_data(buf) == general(buf)
+    assert len(derivations) == 1
+
+
+def test_long_runs_keep_the_fast_path(derivations):
+    # A null-clock row every 100 rows: each run after it is taken by the cached layout or one
+    # new derivation, never element by element.
+    buf = _pattern(3000, 100, 99)
+    assert decode_data(buf) == general(buf)
+    assert len(derivations) <= 2 * 30 + 1
+
+
+def test_compressed_profile_first_row_then_null_clocks(derivations):
+    buf = _pattern(1000, 1000, 1)  # clock in the first row only
+    assert decode_data(buf) == general(buf)
+    assert len(derivations) <= 3
+
+
+@pytest.mark.parametrize("period, same", [(2, 1), (5, 4), (17, 16), (40, 39)])
+@pytest.mark.parametrize("sign", [BLUE_BOOK, IS15959_POSITIVE])
+def test_mixed_patterns_equal_general_in_every_view(period, same, sign):
+    buf = _pattern(300, period, same)
+    assert_same_everywhere(buf, sign=sign)
+    assert_same_everywhere(buf[:-7], sign=sign)
+
+
+def test_small_arrays_use_the_general_loop(derivations):
+    nested = encode_data(D.array(*(D.array(*(D.long_unsigned(j) for j in range(8)))
+                                   for _ in range(10))))
+    assert decode_data(nested) == general(nested)
+    assert derivations == []  # 10 array elements, 8 scalars each: below both thresholds

@@ -438,22 +438,40 @@ def test_parameters_round_trip(value):
     assert decode_parameters(b"\x00" + info, 1) == (value, len(info) + 1)
 
 
-@given(st.binary(min_size=3, max_size=64), st.integers(0, 255))
-def test_scanned_frames_satisfy_every_frame_invariant(body, control):
+def _address(size: int) -> st.SearchStrategy[bytes]:
+    """An HDLC address field of ``size`` bytes: extension bit 0 on all but the last byte."""
+    return st.lists(st.integers(0, 127), min_size=size, max_size=size).map(
+        lambda parts: bytes(p << 1 | (i == size - 1) for i, p in enumerate(parts)))
+
+
+# IEC 62056-46: RR, RNR (any N(R), P/F), DISC, UA, SNRM, DM, FRMR: frames without information
+_NO_INFO_CONTROLS = st.one_of(st.integers(0, 7).map(lambda nr: nr << 5 | 0x11),
+                              st.integers(0, 7).map(lambda nr: nr << 5 | 0x15),
+                              st.sampled_from([0x53, 0x73, 0x93, 0x1F, 0x97]))
+
+
+@given(st.sampled_from([1, 2, 4]).flatmap(_address), st.sampled_from([1, 2, 4]).flatmap(_address),
+       st.one_of(_NO_INFO_CONTROLS, st.integers(0, 255)), st.binary(min_size=0, max_size=40),
+       st.booleans())
+def test_scanned_frames_satisfy_every_frame_invariant(destination, source, control, info,
+                                                      segmented):
     """The scanner builds frames without __post_init__: whatever it accepts must be a frame the
-    checked constructor accepts too (rebuilding it raises nothing and compares equal)."""
+    checked constructor accepts too (rebuilding it raises nothing and compares equal). Frames
+    with and without information field (no HCS then), 1-, 2- and 4-byte addresses."""
     import dataclasses
 
     from meterreader.dlms.hdlc import FrameReader
 
     # a well-formed envelope around random addresses/control/info, FCS and HCS made valid
-    addresses = bytes((0x03, 0x21))
-    info = body[:40]
+    addresses = destination + source
     length = 2 + len(addresses) + 1 + 2 + (len(info) + 2 if info else 0)
-    header = bytes((0xA0 | (length >> 8), length & 0xFF)) + addresses + bytes((control,))
+    header = bytes((0xA0 | (segmented << 3) | (length >> 8), length & 0xFF)) + addresses + bytes(
+        (control,))
     raw = header + (fcs(header) + info if info else b"")
     raw = b"\x7e" + raw + fcs(raw) + b"\x7e"
-    for item in FrameReader().feed(raw):
+    items = FrameReader().feed(raw)
+    for item in items:
         if isinstance(item, HdlcFrame):
             fields = {f.name: getattr(item, f.name) for f in dataclasses.fields(HdlcFrame)}
             assert HdlcFrame(**fields) == item
+            assert item.info == info

@@ -158,13 +158,9 @@ def test_sheet_names_are_safe_and_unique():
                      "x2": "Meter (2)", "x3": ("a_b_c_d__e_ " + "z" * 40)[:31]}
 
 
-def test_large_block_load_is_fast(tmp_path):
-    import time
-
+def test_large_block_load(tmp_path):
+    # write time: bench/bench_build.py (no timings in tests)
     r = sample_reading(block_rows=10_000)
-    t0 = time.perf_counter()
     path = write_xlsx(r, tmp_path / "big.xlsx")
-    elapsed = time.perf_counter() - t0
     ws = openpyxl.load_workbook(path, read_only=True)["Block load survey"]
     assert sum(1 for _ in ws.iter_rows()) == 10_001
-    assert elapsed < 15  # write-only mode: ~0.5 s here; guards against a quadratic writer

@@ -6,7 +6,6 @@ determinism by seed and IS 15959 event codes.
 """
 
 import datetime as dt
-import time
 
 import pytest
 
@@ -552,12 +551,10 @@ def test_instantaneous_values_are_deterministic_for_an_instant():
     assert a.management.get(MR, 7, inst, 2) == b.management.get(MR, 7, inst, 2)
 
 
-def test_category_c_with_35_days_builds_in_under_a_second():
-    started = time.perf_counter()
+def test_category_c_with_35_days_builds():
+    # build time: bench/bench_build.py (no timings in tests)
     meter = build_meter("C", seed=99, now=lambda: T0, days_of_block_load=35)
-    elapsed = time.perf_counter() - started
     assert meter.management[BLOCK_LOAD].entries_in_use > 35 * 96 - 200
-    assert elapsed < 1.0
 
 
 def test_thirty_minute_capture_period():

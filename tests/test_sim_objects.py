@@ -5,7 +5,6 @@ IEC 62056-6-2 (tag, then length for strings/containers, big-endian numbers).
 """
 
 import datetime as dt
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -509,15 +508,15 @@ def test_compressed_clock_column_keys_follow_the_capture_period():
                            Data(DataTag.NULL_DATA))) == [2]
 
 
-def test_large_profile_selection_is_fast():
+def test_large_profile_selection():
+    # selection time: bench/bench_build.py (no timings in tests)
     _, profile, times, _ = make_profile(rows=10_000, entries=10_000)
-    started = time.perf_counter()
     part = by_range(profile, octets_at(times[5000]), octets_at(times[5099]))
     everything = profile.get(2)
     raw = encode_data(everything)
     assert len(part.value) == 100 and len(everything.value) == 10_000
     assert len(raw) == 4 + 10_000 * 26  # 01 82 2710, then 26 bytes a row
-    assert time.perf_counter() - started < 1.0
+    assert kwh_of(part) == kwh_of(everything)[5000:5100]
 
 
 @settings(max_examples=60, deadline=None)

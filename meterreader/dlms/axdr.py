@@ -302,7 +302,8 @@ def _container_decoder(tag: DataTag) -> Decoder:
         if depth > MAX_DEPTH:
             raise _too_deep(buf, pos)
         count, pos = _length(buf, pos, end)
-        if tag == DataTag.ARRAY and count >= _FAST_MIN_ELEMENTS:
+        if tag == DataTag.ARRAY and count >= _FAST_MIN_ELEMENTS and pos < end and (
+                count >= _FAST_MIN_SCALARS or buf[pos] == DataTag.STRUCTURE):
             # Same Data, faster: elements sharing one byte layout are unpacked in one go.
             from meterreader.dlms.axdr_fast import decode_array_elements
             elements, pos = decode_array_elements(buf, pos, end, depth, count)
@@ -322,7 +323,11 @@ def _container_decoder(tag: DataTag) -> Decoder:
     return decode
 
 
-_FAST_MIN_ELEMENTS = 4  # shorter arrays: the per-element loop is quicker than a layout check
+# Shorter arrays go through the per-element loop, which is quicker there than deriving a layout
+# (measured with bench/bench_codec.py: structures of 3-10 cells break even at ~8-12 elements,
+# scalars at ~64).
+_FAST_MIN_ELEMENTS = 16
+_FAST_MIN_SCALARS = 64  # arrays whose first element is not a structure
 
 
 def _decode_compact_array(buf: Any, pos: int, end: int, depth: int) -> tuple[Data, int]:

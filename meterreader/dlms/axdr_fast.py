@@ -6,7 +6,8 @@ derives that layout from the first element, checks every element's tag and lengt
 with strided slices (``chunk[offset::row_size]``), and unpacks all elements with one precompiled
 ``struct.Struct`` (``iter_unpack``). Any element that does not match (null cell, other length,
 nested container, bit-string, truncation) goes through the general decoder of ``axdr`` and the
-fast path resumes after it, so results and errors are exactly those of ``decode_data``.
+fast path resumes after it (backing off exponentially while its tries keep covering few
+elements), so results and errors are exactly those of ``decode_data``.
 
 * ``decode_table(buf, offset=0) -> (rows, end)`` — each element as a tuple of cell values
   (``Data.value`` of each structure field; a non-structure element is a 1-tuple).
@@ -16,7 +17,8 @@ fast path resumes after it, so results and errors are exactly those of ``decode_
   given column indices when it is a collection).
 * ``decode_array_elements(buf, pos, end, depth, count)`` — the ``Data`` elements, used by
   ``axdr.decode_data`` for large arrays (identical ``Data`` values to the general decoder).
-* ``table_of(data)`` / ``rows_of(data, ...)`` — the same views of an already decoded ``Data``.
+* ``table_of(data)`` / ``rows_of(data, ...)`` — the same views of an already decoded ``Data``;
+  ``columns_of(data, ...)`` — ``rows_of`` as columns (uniform structures only, else None).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from meterreader.dlms.axdr import (
     _DECODERS, _NUMBERS, MAX_DEPTH, Data, DataTag, _as_buffer, _length, _truncated,
     _unknown_tag, decode_data,
 )
+from meterreader.dlms.axdr_values import _PYTHON as _TO_PYTHON
 from meterreader.dlms.axdr_values import to_python
 from meterreader.dlms.cosem_time import (
     _DATE_TIME, BLUE_BOOK, CosemDate, CosemDateTime, CosemTime, _check_sign,
@@ -38,6 +41,7 @@ from meterreader.dlms.cosem_time import (
 from meterreader.dlms.errors import DecodeError, DlmsError, LocalProtocolError, Reason
 
 _MIN_CHUNK = 16  # elements checked at once after a mismatch (doubles while rows match)
+_MIN_RUN = 16  # a fast-path try covering fewer elements than this did not pay for itself
 _RAW, _PYTHON, _DATA = 0, 1, 2  # what the rows are made of
 
 _STRUCTURE, _ARRAY, _OCTET_STRING = DataTag.STRUCTURE, DataTag.ARRAY, DataTag.OCTET_STRING
@@ -166,8 +170,9 @@ class _Layout:
 
 
 def _derive(buf: Any, pos: int, end: int, mode: int, sign: int,
-            clocks: bool | Collection[int]) -> _Layout | None:
-    """The layout of the element at ``pos``, or None when it has no fixed layout."""
+            clocks: bool | Collection[int], second: bool = False) -> _Layout | None:
+    """The layout of the element at ``pos``, or None when it has no fixed layout (or, with
+    ``second``, when the next element present does not have its tag and length bytes)."""
     start, tag = pos, buf[pos]
     structured = tag == _STRUCTURE
     try:
@@ -231,7 +236,10 @@ def _derive(buf: Any, pos: int, end: int, mode: int, sign: int,
         return None
     if pos > end:
         return None
-    return _Layout(pos - start, tuple((off, bytes((b,))) for off, b in checks), "".join(fmt),
+    size, after = pos - start, pos
+    if second and after + size <= end and any(buf[after + off] != b for off, b in checks):
+        return None  # a run of one: not worth a Struct
+    return _Layout(size, tuple((off, bytes((b,))) for off, b in checks), "".join(fmt),
                    specs, structured, clock, dow)
 
 
@@ -301,27 +309,58 @@ def _general_element(buf: Any, pos: int, end: int, depth: int) -> tuple[Data, in
     return decoder(buf, pos + 1, end, depth)
 
 
+def _general_run(buf: Any, pos: int, end: int, depth: int, k: int, out: list[Any], mode: int,
+                 sign: int, clocks: bool | Collection[int]) -> int:
+    """Append ``k`` elements decoded by the general decoder (its array loop's errors)."""
+    append, decoders = out.append, _DECODERS
+    for _ in range(k):
+        if pos >= end:
+            raise _truncated(buf, pos, "array element")
+        decoder = decoders.get(buf[pos])
+        if decoder is None:
+            raise _unknown_tag(buf, pos)
+        element, pos = decoder(buf, pos + 1, end, depth)
+        append(element if mode == _DATA else _view(element, mode, sign, clocks))
+    return pos
+
+
 def _elements(buf: Any, pos: int, end: int, depth: int, count: int, mode: int, sign: int = -1,
               clocks: bool | Collection[int] = False) -> tuple[list[Any], int]:
-    """Decode ``count`` elements at ``pos`` (inside an array at ``depth``) as rows or Data."""
+    """Decode ``count`` elements at ``pos`` (inside an array at ``depth``) as rows or Data.
+
+    Elements go through the fast path in runs that share one layout: the last layout that
+    paid off is tried first, else one is derived from the element at ``pos``. A try that
+    covers fewer than ``_MIN_RUN`` elements is a miss; after a miss the next ``skip``
+    elements go through the general decoder, and ``skip`` doubles with every further miss
+    (1, 2, 4, ...), so arrays whose elements differ cost O(log n) tries, not one per element."""
     out: list[Any] = []
     chunk_rows = count
     fast = depth < MAX_DEPTH  # a structure element sits one level deeper
+    known: _Layout | None = None  # the last layout that covered a run of _MIN_RUN or more
+    skip, backoff = 0, 1
     while count > 0:
-        layout = _derive(buf, pos, end, mode, sign, clocks) if fast and pos < end else None
-        good = 0
-        if layout is not None:  # the element fits, so at least this one matches
-            size = layout.size
-            n = min(count, chunk_rows, (end - pos) // size)
-            chunk = bytes(buf[pos:pos + n * size])
-            good = _matching(chunk, layout, n)
-            careful = layout.dow is not None and bool(
-                chunk[layout.dow:good * size:size].translate(None, _DOW_OK))
+        if skip or not fast or pos >= end:
+            k = min(skip, count) if fast and pos < end else count
+            pos = _general_run(buf, pos, end, depth, k, out, mode, sign, clocks)
+            count -= k
+            skip = 0
+            continue
+        good, layout = 0, known
+        if layout is not None:
+            good, n, chunk = _try(buf, pos, layout, count, chunk_rows, end)
+        if good == 0:
+            layout = _derive(buf, pos, end, mode, sign, clocks, count > 1)
+            if layout is not None:
+                good, n, chunk = _try(buf, pos, layout, count, chunk_rows, end)
+        if good:
+            size = layout.size  # type: ignore[union-attr]
+            careful = layout.dow is not None and bool(  # type: ignore[union-attr]
+                chunk[layout.dow:good * size:size].translate(None, _DOW_OK))  # type: ignore
             # one struct for the whole run: no per-element Python work but the row tuple
             run = chunk if good == n else chunk[:good * size]
             try:
-                out.extend(_build(partial(layout.struct.iter_unpack, run), good, layout, mode,
-                                  sign, careful))
+                out.extend(_build(partial(layout.struct.iter_unpack, run), good,  # type: ignore
+                                  layout, mode, sign, careful))
             except UnicodeDecodeError:  # invalid UTF-8: the general decoder raises DecodeError
                 good = 0
         if good == 0:
@@ -329,11 +368,24 @@ def _elements(buf: Any, pos: int, end: int, depth: int, count: int, mode: int, s
             out.append(element if mode == _DATA else _view(element, mode, sign, clocks))
             count -= 1
             chunk_rows = _MIN_CHUNK
-            continue
-        pos += good * size
-        count -= good
-        chunk_rows = chunk_rows * 2 if good == n else max(_MIN_CHUNK, 2 * good)
+        else:
+            pos += good * size
+            count -= good
+            chunk_rows = chunk_rows * 2 if good == n else max(_MIN_CHUNK, 2 * good)
+        if good >= _MIN_RUN or count == 0:
+            known, backoff = layout, 1
+        else:  # the try cost more than the general decoder would have: back off
+            skip, backoff = backoff, backoff * 2
     return out, pos
+
+
+def _try(buf: Any, pos: int, layout: _Layout, count: int, chunk_rows: int,
+         end: int) -> tuple[int, int, bytes]:
+    """(matching elements, elements checked, their bytes) of ``layout`` at ``pos``."""
+    size = layout.size
+    n = min(count, chunk_rows, (end - pos) // size)
+    chunk = bytes(buf[pos:pos + n * size])
+    return (_matching(chunk, layout, n) if n else 0), n, chunk
 
 
 def decode_array_elements(buf: Any, pos: int, end: int, depth: int,
@@ -404,9 +456,55 @@ def rows_of(data: Data, *, datetimes: bool | Collection[int] = True,
             deviation_sign: int = BLUE_BOOK) -> list[tuple[Any, ...]]:
     """Rows of plain Python cells of a decoded array (as ``decode_table_rows``): each cell as
     ``python_value(cell, deviation_sign, time_column=...)`` of ``meterreader.client.values``."""
-    _check_sign(deviation_sign)
+    columns = columns_of(data, datetimes=datetimes, deviation_sign=deviation_sign)
+    if columns is not None:
+        return list(zip(*columns)) if columns else [()] * len(_elements_of(data))
     clocks = datetimes if isinstance(datetimes, bool) else frozenset(datetimes)
     return [_view(e, _PYTHON, deviation_sign, clocks) for e in _elements_of(data)]
+
+
+def columns_of(data: Data, *, datetimes: bool | Collection[int] = True,
+               deviation_sign: int = BLUE_BOOK) -> list[list[Any]] | None:
+    """The columns of ``rows_of(data, ...)`` when every element is a structure with the same
+    number of cells (converted column by column, C-level maps where a column has one tag);
+    None for other arrays (and for an empty one)."""
+    _check_sign(deviation_sign)
+    clocks = datetimes if isinstance(datetimes, bool) else frozenset(datetimes)
+    elements = _elements_of(data)
+    if not elements or any(e.tag is not _STRUCTURE for e in elements):
+        return None
+    cells = [e.value for e in elements]
+    width = len(cells[0])
+    if any(len(c) != width for c in cells):
+        return None
+    return [_python_column(column, deviation_sign, clocks is True or (
+        clocks is not False and i in clocks)) for i, column in enumerate(zip(*cells))]
+
+
+_tag_of, _value_of = Data.tag.__get__, Data.value.__get__  # type: ignore[attr-defined]
+_AS_IS = frozenset(DataTag) - set(_TO_PYTHON)  # tags whose to_python is the value itself
+
+
+def _python_column(column: tuple[Data, ...], sign: int, clock: bool) -> list[Any] | tuple[Any, ...]:
+    """``_python_cell`` of every cell of one column, in bulk where the column has one tag."""
+    tags = set(map(_tag_of, column))
+    if len(tags) == 1:
+        tag = tags.pop()
+        values = list(map(_value_of, column))
+        if tag in _AS_IS and not (clock and tag is _OCTET_STRING):
+            return values  # to_python gives the value itself
+        if tag is _OCTET_STRING and all(len(v) == 12 for v in values):
+            joined = b"".join(values)  # one clock per 12 bytes, unpacked in one go
+            if not joined[4::12].translate(None, _DOW_OK):
+                zones, micros, datetime = _zones(sign), _MICROS, _dt.datetime
+                try:
+                    return [datetime(y, mo, d, h, mi, s, micros[hs], zones[dev])
+                            for y, mo, d, _w, h, mi, s, hs, dev, _st
+                            in _DATE_TIME.iter_unpack(joined)]
+                except (ValueError, KeyError):  # some clock is not a complete instant
+                    pass
+            return [_clock_from_fields(f, sign) for f in _DATE_TIME.iter_unpack(joined)]
+    return [_python_cell(cell, sign, clock) for cell in column]
 
 
 def _elements_of(data: Data) -> tuple[Data, ...]:
