@@ -362,7 +362,14 @@ def fuzz_simulator(corpus: Corpus, count: int, seed: int, hang: float, check_eve
                    report: Report) -> None:
     rng = random.Random(seed ^ 0x5EED)
     donors = corpus.all()
-    memory = build_meter()
+    # The simulator catches a bug in a service and logs it (the client gets an error result),
+    # so "ok" alone means nothing: every record it logs is a crash of the input that caused it.
+    memory_log = _ErrorLog()
+    memory_logger = logging.getLogger("fuzz.memory")
+    memory_logger.setLevel(logging.WARNING)
+    memory_logger.propagate = False
+    memory_logger.addHandler(memory_log)
+    memory = build_meter(logger=memory_logger)
     live = LiveSimulator()
     try:
         for i in range(count):
@@ -373,6 +380,11 @@ def fuzz_simulator(corpus: Corpus, count: int, seed: int, hang: float, check_eve
             _call(report, f"in-memory simulator session ({framing})",
                   lambda _: [session.receive_data(step) for step in steps], joined, hang)
             session.connection_lost()
+            for text in memory_log.records:
+                report.outcomes["logged internal error"] += 1
+                report.crash(f"in-memory simulator session ({framing}) logged an internal "
+                             f"error: {text}", joined)
+            memory_log.records.clear()
             live.send(framing, steps)
             if rng.random() < 0.2:
                 live.reconnect(framing)
@@ -385,6 +397,8 @@ def fuzz_simulator(corpus: Corpus, count: int, seed: int, hang: float, check_eve
                     report.crash(f"live simulator after iteration {i + 1}: {problem}", joined)
     finally:
         live.stop()
+        memory_logger.removeHandler(memory_log)
+        memory.stop()
 
 
 # -- main ----------------------------------------------------------------------------------------

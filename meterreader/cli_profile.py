@@ -133,9 +133,14 @@ def _time(value: Any) -> dt.datetime | None:
 
 
 class _Saved:
-    """An earlier (interrupted) output of this command: its format, titles, rows and text."""
+    """An earlier (interrupted) output of this command: its format, titles, rows and text.
+
+    The rows are validated: each is a list of one cell per column. A last row with fewer
+    cells (a CSV cut in the middle of a row) is dropped, so the continuation reads it again;
+    any other malformed row is a usage error."""
 
     def __init__(self, path: str, obis: Obis) -> None:
+        self.path = path
         try:
             with open(path, encoding="utf-8", newline="") as f:
                 self.text = f.read()
@@ -162,9 +167,33 @@ class _Saved:
                              f"command ({exc})") from None
         if not self.titles:
             raise UsageError(f"--resume: {path} is empty")
-        self.times = [_time(row[clock]) if clock is not None and clock < len(row) else None
-                      for row in self.rows]
+        self._validate_rows()
+        self.times = [_time(row[clock]) if clock is not None else None for row in self.rows]
         self.has_clock = clock is not None
+
+    def _validate_rows(self) -> None:
+        rows, width = self.rows, len(self.titles)
+        if not isinstance(rows, list):
+            raise UsageError(f"--resume: {self.path}: \"rows\" is not a list")
+        for number, row in enumerate(rows, 1):
+            if not isinstance(row, list):
+                raise UsageError(f"--resume: {self.path}: row {number} is not a list of "
+                                 f"cells ({type(row).__name__})")
+        # Our CSV ends every row with a newline: without one the last row was cut short.
+        cut = not self.json and bool(rows) and not self.text.endswith(("\n", "\r"))
+        if rows and (cut or len(rows[-1]) < width):
+            print(f"meterreader profile: {self.path}: the last row is incomplete "
+                  f"({len(rows[-1])} of {width} cells{', no line end' if cut else ''}); "
+                  "it is dropped and read again", file=sys.stderr)
+            self.rows = rows = rows[:-1]
+            if not self.json:
+                out = io.StringIO()
+                csv.writer(out, lineterminator="\n").writerows([self.titles, *rows])
+                self.text = out.getvalue()
+        for number, row in enumerate(rows, 1):
+            if len(row) != width:
+                raise UsageError(f"--resume: {self.path}: row {number} has {len(row)} cells, "
+                                 f"the header {width}; the file is damaged")
 
     def merged(self, rest: Any, ctx: RunContext) -> str:
         """The saved text with ``rest``'s rows appended (the same text a clean read writes)."""
@@ -233,8 +262,10 @@ def _profile(session: Any, args: argparse.Namespace, ctx: RunContext,
         _write(result, sys.stdout, fmt, ctx)
         sys.stdout.flush()
     else:
-        with open(target, "w", encoding="utf-8", newline="") as out:
-            _write(result, out, fmt, ctx)
+        # Atomic: an interruption leaves the old file (or none), never half a file.
+        out = io.StringIO()
+        _write(result, out, fmt, ctx)
+        atomic_write_text(target, out.getvalue(), newline="")
     where = f" in {target}" if target else ""
     if not result.complete:
         code, message = ctx.failure(result.error)

@@ -295,3 +295,50 @@ def test_signed_on_wording_and_a_mode_c_identification():
                      answer=AnswerKind.MODE_E_IDENT, rx=b"/ABC5MR1234\r\n")
     d = diagnose_attempts([mode_c])
     assert "no \\2" in d.explanation and "mode C" in d.explanation
+
+
+# -- connection lost after a successful association ------------------------------------------------
+
+ACCEPTED = aare(AcseServiceUserDiagnostic.NULL, AssociationResult.ACCEPTED)
+# A GET-Response-With-Datablock (first block of a profile buffer), then a frame cut by the reset.
+BLOCK = bytes.fromhex("C40281000000000100820100") + bytes(range(40))
+
+
+@pytest.mark.parametrize("framing", ["hdlc", "wrapper"])
+def test_connection_lost_mid_transfer_is_not_a_line_settings_problem(framing):
+    if framing == "hdlc":
+        rx = UA + i_frame(ACCEPTED) + i_frame(BLOCK) + i_frame(BLOCK)[:17]
+    else:
+        rx = wrapped(ACCEPTED) + wrapped(BLOCK) + wrapped(BLOCK)[:20]
+    error = ConnectionLost("TCP 127.0.0.1:4059: connection reset by peer")
+    d = diagnose(error, rx=rx)
+    assert (d.code, d.title) == ("link-lost", "Connection lost during the transfer"), d
+    assert "Bytes arrive" not in d.title and "baud" not in " ".join(d.next_steps)
+    assert any("converter" in step and "cable" in step for step in d.next_steps)
+    assert any("--resume" in step for step in d.next_steps)
+    assert "connection reset by peer" in d.explanation and d.evidence
+
+
+def test_connection_lost_with_only_service_answers_in_the_window():
+    """Only the end of a long session is in ``rx`` (no AARE): a GET answer still shows the
+    association was up."""
+    rx = i_frame(BLOCK) + i_frame(BLOCK)[:9]
+    d = diagnose(ConnectionLost("serial /dev/ttyUSB0: device disappeared"), rx=rx)
+    assert d.title == "Connection lost during the transfer"
+
+
+def test_connection_lost_before_association_keeps_the_byte_diagnoses():
+    rejected = aare(AcseServiceUserDiagnostic.AUTHENTICATION_FAILURE)
+    d = diagnose(ConnectionLost("peer closed the connection"), rx=UA + i_frame(rejected))
+    assert d.code == "wrong-password"
+    d = diagnose(ConnectionLost("peer closed the connection"), rx=bytes(range(1, 60)))
+    assert d.code == "garbage"
+
+
+def test_connection_lost_in_a_wrapper_tail_that_starts_inside_a_packet():
+    """The CLI keeps only the last 4 kB received: on a long wrapper transfer that tail starts in
+    the middle of a packet and parses as no packet at all — still a lost connection."""
+    rx = (wrapped(BLOCK) * 3)[5:] + wrapped(BLOCK)[:30]
+    assert classify_answer(rx) is AnswerKind.GARBAGE  # what the bytes alone suggest
+    d = diagnose(ConnectionLost("TCP 10.0.0.5:4059: connection reset by peer"), rx=rx)
+    assert d.title == "Connection lost during the transfer", d

@@ -379,3 +379,62 @@ def test_rows_sharing_the_last_timestamp_are_neither_lost_nor_repeated(clean) ->
     again = ProfileResult(obis=clean.obis, columns=clean.columns, raw_rows=(),
                           rows=(row(t, 1), row(t, 2), row(t, 3), row(clean.rows[4][0], 4)))
     assert new_rows(point, again) == (2, 2)
+
+
+def _profile_cli(port: int, *extra: str) -> int:
+    from meterreader.cli import main
+
+    return main(["profile", "--tcp", f"127.0.0.1:{port}", "--association", "mr",
+                 "--password", "12345678", BLOCK_LOAD, *extra])
+
+
+@pytest.mark.parametrize("cut", ["mid-cell", "after-comma"])
+def test_cli_resume_rereads_a_row_cut_in_the_middle(tmp_path, capsys, cut: str) -> None:
+    """A CSV cut in the middle of a row (a crash of an older writer, a copy cut short): the
+    partial last row is dropped, read again, and the file ends equal to a clean read."""
+    clean_file, saved = tmp_path / "clean.csv", tmp_path / "saved.csv"
+    with _meter() as meter:
+        port = meter.serve_tcp()
+        assert _profile_cli(port, "--output", str(clean_file)) == 0
+        clean = clean_file.read_text(encoding="utf-8")
+        lines = clean.splitlines(keepends=True)
+        assert len(lines) > 20
+        row = lines[20]
+        part = row[:row.rindex(",") - 2] if cut == "mid-cell" else row[:row.index(",") + 1]
+        saved.write_text("".join(lines[:20]) + part, encoding="utf-8")
+        capsys.readouterr()
+        assert _profile_cli(port, "--resume", str(saved)) == 0
+        err = capsys.readouterr().err
+    assert "last row is incomplete" in err and "read again" in err, err
+    assert saved.read_text(encoding="utf-8") == clean
+
+
+@pytest.mark.parametrize("rows", ['{"a": 1}', '[1, 2]', '[["x"], 5]', '[["x"], ["y", "z"], []]'])
+def test_cli_resume_refuses_json_rows_that_are_not_lists(tmp_path, capsys, rows: str) -> None:
+    saved = tmp_path / "saved.json"
+    saved.write_text('{"obis": "%s", "columns": [{"title": "Clock", "class_id": 8, '
+                     '"attribute": 2}, {"title": "V"}], "rows": %s}' % (BLOCK_LOAD, rows),
+                     encoding="utf-8")
+    code = _profile_cli(1, "--resume", str(saved))  # refused before any connection
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "--resume" in err and "Traceback" not in err and "TypeError" not in err, err
+
+
+def test_cli_profile_output_is_written_atomically(tmp_path, capsys, monkeypatch) -> None:
+    """An export that fails while writing leaves the old file, not half a new one."""
+    import meterreader.cli_profile as cli_profile
+
+    target = tmp_path / "block.csv"
+    target.write_text("old complete file\n", encoding="utf-8")
+
+    def half_then_fail(result, out) -> None:
+        out.write("Clock,half a ro")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli_profile, "write_csv", half_then_fail)
+    with _meter() as meter:
+        code = _profile_cli(meter.serve_tcp(), "--output", str(target))
+    assert code != 0
+    assert target.read_text(encoding="utf-8") == "old complete file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["block.csv"]

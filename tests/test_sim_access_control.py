@@ -28,7 +28,7 @@ from meterreader.simulator import cli
 from meterreader.simulator.facade import SimulatedMeter
 from meterreader.simulator.server import Framing, ServerOptions
 from sim_driver import (AK, CLIENT_TITLE, EK, LineLost, LineTimeout, LinkDown, SimClient,
-                        SocketLine, attribute, open_client)
+                        SocketLine, attribute, open_client, settings_for)
 
 CLOCK = "0.0.1.0.0.255"
 BILLING_COUNT = "0.0.0.1.0.255"
@@ -452,6 +452,88 @@ def test_a_flood_of_connections_leaves_the_meter_serving():
             client.close()
 
 
+def _flood_without_reading(port: int, seconds: float = 1.5) -> socket.socket:
+    """Associate, then send GET requests for the object list (a large answer) without ever
+    reading, until the socket stops taking bytes (both directions are jammed)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.settimeout(5)
+    client = SimClient(SocketLine(sock), settings_for("MR"))
+    assert isinstance(client.associate(), ev.AssociationAccepted)
+    request = client.link.send(x.GetRequestNormal(
+        cosem_attribute_descriptor=attribute(15, "0.0.40.0.0.255", 2)).encode())
+    sock.setblocking(False)
+    stuck_since = None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            sock.send(request)
+            stuck_since = None
+        except BlockingIOError:
+            stuck_since = stuck_since or time.monotonic()
+            if time.monotonic() - stuck_since >= seconds:
+                return sock
+            time.sleep(0.01)
+        except OSError:
+            return sock  # already dropped by the meter
+    raise AssertionError("the meter kept reading a client that never reads")
+
+
+def _drained_to_close(sock: socket.socket, within: float) -> bool:
+    """Read what is queued; True when the peer closed or reset the connection in time."""
+    sock.setblocking(True)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            if not sock.recv(1 << 20):
+                return True
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+    return False
+
+
+def test_clients_that_never_read_do_not_hold_their_slots():
+    with SimulatedMeter("C", seed=10, max_clients=2, idle_timeout=1) as meter:
+        port = meter.serve_tcp()
+        hogs = [_flood_without_reading(port) for _ in range(2)]
+        try:
+            start = time.monotonic()
+            while True:  # a new client is served within a few seconds
+                try:
+                    client = open_client("wrapper", port, "MR")
+                    try:
+                        assert isinstance(client.associate(), ev.AssociationAccepted)
+                        assert client.get(8, CLOCK, 2).tag is DataTag.OCTET_STRING
+                    finally:
+                        client.close()
+                    break
+                except (LineLost, LineTimeout, OSError):
+                    assert time.monotonic() - start < 6, "slots still held by the hogs"
+                    time.sleep(0.1)
+            # the meter dropped them (generous bound: a loaded machine may still be busy)
+            assert all(_drained_to_close(hog, 10.0) for hog in hogs)
+        finally:
+            for hog in hogs:
+                hog.close()
+
+
+def test_stop_does_not_hang_on_a_client_that_never_reads():
+    meter = SimulatedMeter("C", seed=11, idle_timeout=None)
+    port = meter.serve_tcp()
+    hog = _flood_without_reading(port)
+    try:
+        start = time.monotonic()
+        meter.stop()
+        assert time.monotonic() - start < 2
+        assert not [t for t in threading.enumerate() if t.name.startswith("sim-client")]
+    finally:
+        hog.close()
+
+
 # -- options ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("bad", ({"max_clients": 0}, {"max_clients": True}, {"idle_timeout": 0},
@@ -479,3 +561,39 @@ def test_cli_passes_the_limits(monkeypatch):
     options = ServerOptions()
     assert (defaults.max_clients, defaults.idle_timeout) == (options.max_clients,
                                                            options.idle_timeout)
+
+
+def test_cli_max_pdu_option(capsys):
+    """``meterreader simulate --max-pdu 256`` (the fault matrix's set-up): the AARE carries
+    256, a longer request gets pdu-too-long; bad sizes are usage errors."""
+    parser = cli.build_parser()
+    assert parser.parse_args([]).max_pdu == ServerOptions().max_pdu_size
+    for bad in ("63", "65536", "x", "-1"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--max-pdu", bad])
+        assert "PDU size 64..65535" in capsys.readouterr().err
+    args = parser.parse_args(["--wrapper-port", "0", "--max-pdu", "256"])
+    stop = threading.Event()
+    code: list[int] = []
+    runner = threading.Thread(target=lambda: code.append(cli.run(args, stop)))
+    runner.start()
+    try:
+        deadline, out = time.monotonic() + 10, ""
+        while "listening" not in out and time.monotonic() < deadline:
+            time.sleep(0.05)
+            out += capsys.readouterr().out
+        port = int(out.split("127.0.0.1:")[1].split()[0])
+        client = open_client("wrapper", port, "US")
+        try:
+            accepted = client.associate()
+            assert accepted.server_max_receive_pdu_size == 256
+            huge = Data(DataTag.OCTET_STRING, bytes(300))
+            client._send_apdu(raw_set(huge))
+            reply = exception(client._next_apdu())
+            assert reply.service_error is x.ServiceError.PDU_TOO_LONG
+        finally:
+            client.close()
+    finally:
+        stop.set()
+        runner.join(10)
+    assert code == [0]

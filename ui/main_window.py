@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
 
 import ui.pyside_fixes  # noqa: F401 - emit() reference defect of PySide6 6.12 on CPython 3.11
 from meterreader import __version__
+from meterreader.atomic import atomic_path, atomic_write_text
 from ui.attribute_panel import AttributePanel
 from ui.main_connect import WINDOW_TITLE, ConnectionController
 from ui.main_readings import ReadingController
@@ -52,18 +53,19 @@ def _icon(name: str) -> QIcon:
 
 
 def export_rows(rows: list[dict[str, Any]], path: str | Path) -> Path:
-    """Write attribute rows as CSV (``.csv``) or JSON (anything else); returns the path."""
+    """Write attribute rows as CSV (``.csv``) or JSON (anything else), atomically (a failure
+    leaves the old file or none, never half a file); returns the path."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
         columns = ["obis", "class_id", "attribute", "name", "access", "value", "type", "error"]
-        with path.open("w", newline="", encoding="utf-8") as handle:
+        with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
     else:
         document = {"format": "meterreader-attributes/1", "meterreader": __version__,
                     "attributes": rows}
-        path.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+        atomic_write_text(path, json.dumps(document, indent=2, ensure_ascii=False))
     return path
 
 

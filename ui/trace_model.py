@@ -24,6 +24,7 @@ from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIn
                             Signal)
 from PySide6.QtGui import QColor, QFontDatabase
 
+from meterreader.atomic import atomic_path
 # The worker's record type (frozen dataclass: timestamp, direction, layer, data, summary) is the
 # one the pane builds when loading a file; the pane itself accepts any TraceRecordLike.
 from ui.worker_types import TraceRecord
@@ -129,9 +130,10 @@ def record_from_json(text: str) -> TraceRecord:
 
 
 def save_trace(path: str | Path, records: Iterable[TraceRecordLike]) -> int:
-    """Write ``records`` as JSON lines (UTF-8); returns how many."""
+    """Write ``records`` as JSON lines (UTF-8), atomically (a failure leaves the old file or
+    none, never half a trace); returns how many."""
     count = 0
-    with open(path, "w", encoding="utf-8", newline="\n") as out:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
         for record in records:
             out.write(record_to_json(record))
             out.write("\n")

@@ -163,12 +163,15 @@ class CheckContext:
                                       summary=summary, timestamp=time.time()))
 
     def _masked(self, layer: str, data: bytes, summary: str) -> tuple[bytes, str]:
-        """``data`` with the target's secrets masked (``*``). An HDLC frame is re-encoded so its
-        HCS/FCS still verify; one that cannot be (a deliberately broken frame) is marked
-        "(masked)" in the summary, so that its old FCS is not taken for the meter's error."""
+        """``data`` with the target's secrets (LLS password, HLS key, global encryption and
+        authentication keys) masked (``*``). An HDLC frame is re-encoded so its HCS/FCS still
+        verify; one that cannot be (a deliberately broken frame) is marked "(masked)" in the
+        summary, so that its old FCS is not taken for the meter's error."""
         t = self.target
-        secrets = [v.reveal() for v in (t.mr_password, t.us_key, t.profile.password,
-                                        t.profile.hls_key) if v is not None and len(v) >= 4]
+        p = t.profile
+        secrets = [v.reveal() for v in (t.mr_password, t.us_key, p.password, p.hls_key,
+                                        p.encryption_key, p.authentication_key)
+                   if v is not None and len(v) >= 4]
         for secret in secrets:
             if secret not in data:
                 continue

@@ -382,6 +382,10 @@ def _diagnose(error: BaseException | None, rx: bytes, profile: Any) -> Diagnosis
                          next_steps=("connect again",), evidence=evidence_of(rx))
     if isinstance(error, AssociationRejected):
         return _rejected(aare_in(rx), error, rx)
+    # The error type before the bytes: a link lost after the meter accepted the association
+    # leaves a half-received block in ``rx`` that is no line-settings problem.
+    if isinstance(error, ConnectionLost) and _associated(rx):
+        return _lost_mid_transfer(str(error), rx)
     found = _from_bytes(rx, profile)
     if found is not None:
         return found
@@ -434,6 +438,50 @@ def _diagnose(error: BaseException | None, rx: bytes, profile: Any) -> Diagnosis
     return Diagnosis(code="unknown", title=f"Connection failed: {type(error).__name__}",
                      explanation=text, evidence=evidence_of(rx),
                      next_steps=("run 'meterreader detect' to probe the meter",))
+
+
+#: APDUs only an associated meter sends: the answers to GET, SET and ACTION (plain, ciphered)
+#: and general block transfer.
+_SERVICE_ANSWERS = frozenset({
+    ApduTag.GET_RESPONSE, ApduTag.SET_RESPONSE, ApduTag.ACTION_RESPONSE,
+    ApduTag.GLO_GET_RESPONSE, ApduTag.GLO_SET_RESPONSE, ApduTag.GLO_ACTION_RESPONSE,
+    ApduTag.DED_GET_RESPONSE, ApduTag.DED_SET_RESPONSE, ApduTag.DED_ACTION_RESPONSE,
+    ApduTag.GENERAL_GLO_CIPHERING, ApduTag.GENERAL_DED_CIPHERING,
+    ApduTag.GENERAL_BLOCK_TRANSFER})
+
+
+def _associated(rx: bytes) -> bool:
+    """Whether ``rx`` shows an accepted association: an accepted AARE not followed by a refused
+    HLS pass, or an answer to a service request. ``rx`` may be the tail of a long session that
+    starts inside a frame or packet (HDLC resynchronises on flags; wrapper headers are looked
+    for at every offset). Raises nothing."""
+    aare = aare_in(rx)
+    if aare is not None:
+        return aare.result is AssociationResult.ACCEPTED and not _hls_refused(rx)
+    if any(apdu[:1] and apdu[0] in _SERVICE_ANSWERS for apdu in rx_apdus(rx)):
+        return True
+    # IEC 62056-47: a wrapper header (version 1, ports, length) followed by a service answer.
+    start = rx.find(b"\x00\x01")
+    while 0 <= start <= len(rx) - 9:
+        if int.from_bytes(rx[start + 6:start + 8], "big") and rx[start + 8] in _SERVICE_ANSWERS:
+            return True
+        start = rx.find(b"\x00\x01", start + 1)
+    return False
+
+
+def _lost_mid_transfer(text: str, rx: bytes) -> Diagnosis:
+    return Diagnosis(
+        code="link-lost", title="Connection lost during the transfer",
+        explanation="The meter accepted the association and was answering, then the "
+                    f"connection broke{': ' + text if text else ''}. The line settings are "
+                    "right; the link itself failed (cable, probe, converter or network), or the "
+                    "meter restarted.",
+        next_steps=("check the converter, cable or optical probe (seated, powered) and the "
+                    "network",
+                    "a profile download keeps the rows already read: continue it with "
+                    "'meterreader profile ... --resume FILE'",
+                    "connect again"),
+        evidence=evidence_of(rx))
 
 
 # -- echo -------------------------------------------------------------------------------------------

@@ -29,6 +29,10 @@ DEFAULT_INACTIVITY_TIMEOUT = 120.0
 #: DEFAULT_MAX_CLIENTS).
 DEFAULT_IDLE_TIMEOUT = 300.0
 DEFAULT_MAX_CLIENTS = 16
+#: Default and smallest --max-pdu (as ServerOptions.max_pdu_size and
+#: connection_settings.MIN_PDU_SIZE).
+DEFAULT_MAX_PDU = 0xFFFF
+MIN_PDU = 64
 
 __all__ = ["add_parser", "build_parser", "main", "run"]
 
@@ -103,6 +107,17 @@ def _iso(text: str) -> dt.datetime:
                                          "(e.g. 2024-05-01T10:00:00)") from None
 
 
+def _pdu_size(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        value = -1
+    if not MIN_PDU <= value <= DEFAULT_MAX_PDU:
+        raise argparse.ArgumentTypeError(f"expected a PDU size {MIN_PDU}..{DEFAULT_MAX_PDU}, "
+                                         f"got {text!r}")
+    return value
+
+
 def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     a = parser.add_argument
     a("--category", choices=("A", "B", "C"), default="C", type=str.upper,
@@ -157,6 +172,10 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     a("--idle-timeout", type=float, default=DEFAULT_IDLE_TIMEOUT, metavar="S",
       help="seconds without traffic after which a TCP connection is closed "
            "(default: %(default)g; 0 = never)")
+    a("--max-pdu", type=_pdu_size, default=DEFAULT_MAX_PDU, metavar="N",
+      help="the meter's max receive PDU size in bytes, %d..65535: longer requests get "
+           "pdu-too-long and answers come in datablocks of at most N (default: %%(default)d; "
+           "the fault matrix uses 256)" % MIN_PDU)
     a("--max-clients", type=int, default=DEFAULT_MAX_CLIENTS, metavar="N",
       help="concurrent TCP connections served; more are closed at once (default: %(default)d)")
     a("--replay-guard", action="store_true",
@@ -266,7 +285,7 @@ def _serve(args: argparse.Namespace, logger: logging.Logger, stop: threading.Eve
             logger=logger,
             inactivity_timeout=args.inactivity_timeout or None, defects=args.defect,
             idle_timeout=args.idle_timeout or None, max_clients=args.max_clients,
-            replay_guard=args.replay_guard)
+            replay_guard=args.replay_guard, max_pdu_size=args.max_pdu)
     except (ValueError, DlmsError) as exc:  # bad option values
         print(f"meterreader simulate: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -6,7 +6,9 @@ Every client line runs on a thread of its own: it reads bytes, hands them to its
 pauses, TCP reset, stall, reboot). TCP listeners serve several clients at once (at most
 ``ServerOptions.max_clients`` over all TCP listeners of a meter; one more is closed at once),
 each with its own session and association, and close a connection that stays silent for
-``ServerOptions.idle_timeout`` seconds; a pty or serial port is one line shared by the clients
+``ServerOptions.idle_timeout`` seconds, or that does not take an answer within that time (a
+client that sends but never reads cannot hold its slot: writes are non-blocking with a
+deadline); a pty or serial port is one line shared by the clients
 that take turns on it (HDLC sorts them out by SNRM/DISC).
 
 ``stop()`` closes the listening socket, every client socket and file descriptor, and joins every
@@ -30,12 +32,36 @@ from typing import Any, Callable
 from .faults import LineOptions, Pause, Reboot, Reset, Stall, Write, pace
 from .server import ClientSession, Framing, MeterServer
 
-__all__ = ["Listener", "PtyListener", "SerialListener", "TcpListener"]
+__all__ = ["Listener", "PtyListener", "SendTimeout", "SerialListener", "TcpListener"]
 
 #: Longest a thread blocks before it looks at the stop flag again.
 POLL = 0.05
 _JOIN_TIMEOUT = 5.0
 _READ_SIZE = 4096
+
+
+class SendTimeout(TimeoutError):
+    """The peer did not take an answer within the send deadline (it stopped reading)."""
+
+
+def _send_within(conn: socket.socket, data: bytes, seconds: float | None,
+                 stop: threading.Event) -> None:
+    """Send all of ``data`` on the non-blocking ``conn`` in slices; raise :class:`SendTimeout`
+    when it is not all taken within ``seconds`` (None = no deadline: a slow reader is waited
+    for, but stop() still ends the wait). Returns early on stop."""
+    view = memoryview(data)
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while view and not stop.is_set():
+        wait = POLL if deadline is None else min(POLL, max(0.0, deadline - time.monotonic()))
+        _, ready, _ = select.select([], [conn], [], wait)
+        if ready:
+            try:
+                sent = conn.send(view)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            view = view[sent:]
+        if view and deadline is not None and time.monotonic() >= deadline:
+            raise SendTimeout(f"answer not taken within {seconds:g} s")
 
 
 class _LineLoop:
@@ -254,7 +280,23 @@ class TcpListener(Listener):
 
         def read(timeout: float) -> bytes | None:
             ready, _, _ = select.select([conn], [], [], timeout)
-            return conn.recv(_READ_SIZE) if ready else None
+            if not ready:
+                return None
+            try:
+                return conn.recv(_READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return None
+
+        idle_timeout = self.server.options.idle_timeout
+
+        def write(data: bytes) -> None:
+            # A client that stops reading must not hold its slot (or stop()) forever: the
+            # answer goes out within the idle time-out or the connection is closed.
+            try:
+                _send_within(conn, data, idle_timeout, self._stop)
+            except SendTimeout as exc:
+                self.logger.debug("[%s] %s: connection closed", peer, exc)
+                raise
 
         def reset() -> None:
             # SO_LINGER with a zero timeout: close() sends RST instead of FIN.
@@ -262,9 +304,10 @@ class TcpListener(Listener):
 
         try:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.setblocking(False)
             session = self.server.session(self.framing, peer)
-            _LineLoop(session, self.line, self._stop, read=read, write=conn.sendall,
-                      reset=reset, idle_timeout=self.server.options.idle_timeout,
+            _LineLoop(session, self.line, self._stop, read=read, write=write,
+                      reset=reset, idle_timeout=idle_timeout,
                       logger=self.logger).run()
         except OSError as exc:  # reset before the session started
             self.logger.debug("[%s] line closed: %s", peer, exc)
