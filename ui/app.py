@@ -72,6 +72,21 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
+def open_about(owner: Any) -> QMessageBox:
+    """The About box of ``owner`` (made once, kept in ``owner.about_box``), opened window-modally
+    without blocking."""
+    if owner.about_box is None:
+        box = QMessageBox(owner)
+        box.setWindowTitle("About meterreader")
+        box.setIconPixmap(app_icon().pixmap(64, 64))
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(about_text())
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        owner.about_box = box
+    owner.about_box.open()
+    return owner.about_box
+
+
 def about_text() -> str:
     """The About box text: meterreader, Qt, PySide and Python versions."""
     return (f"<h3>meterreader {__version__}</h3>"
@@ -123,16 +138,7 @@ class TranslatorWindow(QMainWindow):
 
     def show_about(self) -> QMessageBox:
         """Open the About box window-modally without blocking (tests can read and close it)."""
-        if self.about_box is None:
-            box = QMessageBox(self)
-            box.setWindowTitle("About meterreader")
-            box.setIconPixmap(app_icon().pixmap(64, 64))
-            box.setTextFormat(Qt.TextFormat.RichText)
-            box.setText(about_text())
-            box.setStandardButtons(QMessageBox.StandardButton.Ok)
-            self.about_box = box
-        self.about_box.open()
-        return self.about_box
+        return open_about(self)
 
 
 def apply_os_palette(app: QApplication) -> None:

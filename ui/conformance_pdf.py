@@ -163,24 +163,11 @@ class ConformanceLayout(PageLayout):
     def decorate(self, p: QPainter, number: int, count: int) -> None:
         r = self.report
         serial = r.identity.get("serial_number") or "unknown"
-        small = self.font(7)
-        p.setFont(small)
-        p.setPen(MUTED)
-        line = QRectF(0, 0, self.width, self.pt(12))
-        p.drawText(line, int(Qt.AlignmentFlag.AlignLeft),
-                   f"Conformance report · serial {serial} · IS 15959 category {r.category}")
-        p.drawText(line, int(Qt.AlignmentFlag.AlignRight), f"meterreader {__version__}")
-        p.setPen(QPen(GRID, self.pt(0.5)))
-        p.drawLine(0, int(self.pt(14)), int(self.width), int(self.pt(14)))
-        foot = self.height - self.pt(12)
-        p.drawLine(0, int(foot - self.pt(4)), int(self.width), int(foot - self.pt(4)))
-        p.setPen(MUTED)
-        stamp = self.generated.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z").strip()
-        p.drawText(QRectF(0, foot, self.width, self.pt(12)), int(Qt.AlignmentFlag.AlignLeft),
-                   f"Generated {stamp} · report fingerprint {self.fingerprint} (SHA-256 of the "
-                   "JSON report, first 16 hex digits)")
-        p.drawText(QRectF(0, foot, self.width, self.pt(12)), int(Qt.AlignmentFlag.AlignRight),
-                   f"Page {number} of {count}")
+        self.running_frame(p, number, count,
+                           f"Conformance report · serial {serial} · IS 15959 category "
+                           f"{r.category}",
+                           f"report fingerprint {self.fingerprint} (SHA-256 of the JSON report, "
+                           "first 16 hex digits)")
 
 
 # -- content --------------------------------------------------------------------------------------
@@ -346,20 +333,7 @@ def write_pdf(report: ConformanceReport, path: str | os.PathLike[str], *,
         _identity(doc)
         _checks(doc)
         _appendix(doc)
-        painter = QPainter()
-        if not painter.begin(writer):
-            raise OSError(f"cannot write the PDF {target}")
-        try:
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            count = len(doc.pages)
-            for number, ops in enumerate(doc.pages, 1):
-                if number > 1:
-                    writer.newPage()
-                doc.decorate(painter, number, count)
-                for op in ops:
-                    op(painter)
-        finally:
-            painter.end()
+        doc.render(writer, target)
         del writer
     return target
 

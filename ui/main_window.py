@@ -436,14 +436,5 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> QMessageBox:
         """Open the About box window-modally without blocking (tests can read and close it)."""
-        from ui.app import about_text, app_icon
-        if self.about_box is None:
-            box = QMessageBox(self)
-            box.setWindowTitle("About meterreader")
-            box.setIconPixmap(app_icon().pixmap(64, 64))
-            box.setTextFormat(Qt.TextFormat.RichText)
-            box.setText(about_text())
-            box.setStandardButtons(QMessageBox.StandardButton.Ok)
-            self.about_box = box
-        self.about_box.open()
-        return self.about_box
+        from ui.app import open_about
+        return open_about(self)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QRectF, QSizeF, Qt
@@ -246,21 +247,44 @@ class PageLayout:
     # running header and footer
     def decorate(self, p: QPainter, number: int, count: int) -> None:
         ident = self.reading.identity
-        small = self.font(7)
-        p.setFont(small)
+        self.running_frame(p, number, count,
+                           f"Meter reading report · serial {ident.serial or 'unknown'} · "
+                           f"IS 15959 category {self.reading.category}")
+
+    def running_frame(self, p: QPainter, number: int, count: int, header: str,
+                      footer_note: str = "") -> None:
+        """Header line (``header`` left, the meterreader version right) and footer line
+        ("Generated …" plus ``footer_note`` left, "Page n of m" right) of every page."""
+        p.setFont(self.font(7))
         p.setPen(MUTED)
-        left = f"Meter reading report · serial {ident.serial or 'unknown'} · " \
-               f"IS 15959 category {self.reading.category}"
-        p.drawText(QRectF(0, 0, self.width, self.pt(12)), int(Qt.AlignmentFlag.AlignLeft), left)
-        p.drawText(QRectF(0, 0, self.width, self.pt(12)), int(Qt.AlignmentFlag.AlignRight),
-                   f"meterreader {__version__}")
+        line = QRectF(0, 0, self.width, self.pt(12))
+        p.drawText(line, int(Qt.AlignmentFlag.AlignLeft), header)
+        p.drawText(line, int(Qt.AlignmentFlag.AlignRight), f"meterreader {__version__}")
         p.setPen(QPen(GRID, self.pt(0.5)))
         p.drawLine(0, int(self.pt(14)), int(self.width), int(self.pt(14)))
         foot = self.height - self.pt(12)
         p.drawLine(0, int(foot - self.pt(4)), int(self.width), int(foot - self.pt(4)))
         p.setPen(MUTED)
         stamp = self.generated.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z").strip()
-        p.drawText(QRectF(0, foot, self.width, self.pt(12)), int(Qt.AlignmentFlag.AlignLeft),
-                   f"Generated {stamp}")
-        p.drawText(QRectF(0, foot, self.width, self.pt(12)), int(Qt.AlignmentFlag.AlignRight),
-                   f"Page {number} of {count}")
+        footer = QRectF(0, foot, self.width, self.pt(12))
+        p.drawText(footer, int(Qt.AlignmentFlag.AlignLeft),
+                   f"Generated {stamp}" + (f" · {footer_note}" if footer_note else ""))
+        p.drawText(footer, int(Qt.AlignmentFlag.AlignRight), f"Page {number} of {count}")
+
+    def render(self, writer: QPdfWriter, target: Path) -> None:
+        """Paint every laid-out page onto ``writer`` (``target`` names the file in errors)."""
+        painter = QPainter()
+        if not painter.begin(writer):
+            raise OSError(f"cannot write the PDF {target}")
+        try:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            count = len(self.pages)
+            for number, ops in enumerate(self.pages, 1):
+                if number > 1:
+                    writer.newPage()
+                self.decorate(painter, number, count)
+                for op in ops:
+                    op(painter)
+        finally:
+            painter.end()

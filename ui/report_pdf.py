@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from PySide6.QtCore import QMarginsF
-from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
+from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPdfWriter
 
 from meterreader import __version__
 from meterreader.atomic import atomic_path
@@ -276,21 +276,7 @@ def write_pdf(reading: MeterReading, path: str | os.PathLike[str], *,
         writer = _writer(tmp, reading)
         doc = _Layout(writer, reading, generated)
         _layout(doc)
-        painter = QPainter()
-        if not painter.begin(writer):
-            raise OSError(f"cannot write the PDF {target}")
-        try:
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            count = len(doc.pages)
-            for number, ops in enumerate(doc.pages, 1):
-                if number > 1:
-                    writer.newPage()
-                doc.decorate(painter, number, count)
-                for op in ops:
-                    op(painter)
-        finally:
-            painter.end()
+        doc.render(writer, target)
         del writer
     return target
 
