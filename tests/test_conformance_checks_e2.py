@@ -27,7 +27,7 @@ PROFILE_CHECKS = ("scaler-consistency", "profile-attributes", "range-vs-entry", 
 HDLC_CHECKS = ("hdlc-negotiation", "hdlc-bad-fcs", "hdlc-bad-hcs", "hdlc-wrong-ns",
                "hdlc-long-frame", "hdlc-unknown-control")
 #: Short waits: the simulator answers at once, and the silent cases wait the quiet time.
-FAST = {"response_timeout": 1.0}
+FAST = {"response_timeout": 0.5}
 
 CLIENT = HdlcAddress.client(16)
 SERVER = HdlcAddress.server(1, 256)
