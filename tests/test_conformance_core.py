@@ -178,6 +178,15 @@ def test_target_profiles_per_association():
     assert same.mr_password == SecretBytes(b"secret12")
     assert same.us_key == SecretBytes(DEFAULT_HLS_KEY)
     assert ConformanceTarget(profile=base).mr_password == SecretBytes(DEFAULT_LLS_PASSWORD)
+    # a ciphered US base: US keeps its ciphering and GMAC, PC and MR are asked in the clear
+    ciphered = ConformanceTarget(profile=ConnectionProfile.for_association(
+        "us", mechanism=MechanismName.HIGH_GMAC, ciphering="global",
+        encryption_key=SecretBytes(bytes(16)), authentication_key=SecretBytes(bytes(16)),
+        system_title=b"ABCDEFGH"))
+    us_c, mr_c = ciphered.profile_for("us"), ciphered.profile_for("mr")
+    assert (us_c.ciphering, us_c.mechanism) == ("global", MechanismName.HIGH_GMAC)
+    assert (mr_c.ciphering, mr_c.mechanism) == ("none", MechanismName.LOW)
+    assert ciphered.profile_for("pc").ciphering == "none"
 
 
 # -- reports --------------------------------------------------------------------------------------
@@ -386,3 +395,24 @@ def test_report_fingerprint_is_the_sha256_of_the_json_file(report_c, tmp_path):
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     assert report_c.fingerprint() == digest
     assert ConformanceReport.load_json(path).fingerprint() == digest
+
+
+def test_cli_ciphered_us_meter_benches_every_association(tmp_path):
+    """A meter that ciphers only US (HLS-GMAC + global ciphering on client 48): the connected
+    US profile keeps its ciphering, PC and MR are asked in the clear, and the wrong-secret check
+    tries a wrong authentication key (HLS-GMAC has no HLS key)."""
+    ek, ak = bytes(range(16)), bytes(range(16, 32))
+    checks = ("assoc-accept-pc", "assoc-accept-mr", "assoc-accept-us",
+              "assoc-reject-wrong-secret")
+    with SimulatedMeter(category="C", seed=5, days_of_block_load=1, ciphered_client=48,
+                        encryption_key=ek, authentication_key=ak) as meter:
+        port = meter.serve_tcp(port=0)
+        done = _cli("--tcp", f"127.0.0.1:{port}", "--category", "C", "--association", "us",
+                    "--auth", "gmac", "--cipher", "global", "--system-title",
+                    b"CLIENT01".hex(), "--ek", ek.hex(), "--ak", ak.hex(), "--timeout", "1",
+                    *(arg for c in checks for arg in ("--check", c)), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    for check_id in checks:
+        assert f"PASS  {check_id}" in done.stderr, done.stderr
+    assert "US wrong authentication key" in done.stderr
+    assert ek.hex() not in done.stderr + done.stdout and ak.hex() not in done.stderr

@@ -15,6 +15,7 @@ from __future__ import annotations
 from meterreader.client.errors import AssociationRejected, ConnectionLost, MeterNotAnswering
 from meterreader.conformance.context import CheckContext
 from meterreader.conformance.registry import CheckFailed, CheckSkipped, check
+from meterreader.dlms.acse import MechanismName
 from meterreader.dlms.secret import SecretBytes
 from meterreader.india.associations import get_association
 
@@ -122,9 +123,16 @@ def reject_wrong_secret(ctx: CheckContext) -> str:
         cases.append(("mr", "right LLS password", "MR wrong password",
                       "MR with a wrong LLS password",
                       {"password": SecretBytes(wrong_secret(password.reveal()))}))
-    if ctx.target.available("us") and ctx.profile("us").hls_key is not None:
-        key = ctx.profile("us").hls_key
-        assert key is not None
+    us = ctx.profile("us") if ctx.target.available("us") else None
+    if us is not None and us.mechanism == MechanismName.HIGH_GMAC \
+            and us.authentication_key is not None:
+        # HLS-GMAC proves the client with the authentication key, not an HLS key.
+        ak = us.authentication_key
+        cases.append(("us", "right authentication key", "US wrong authentication key",
+                      "US (HLS-GMAC) with a wrong authentication key",
+                      {"authentication_key": SecretBytes(wrong_secret(ak.reveal()))}))
+    elif us is not None and us.hls_key is not None:
+        key = us.hls_key
         cases.append(("us", "right HLS key", "US wrong key", "US with a wrong HLS key",
                       {"hls_key": SecretBytes(wrong_secret(key.reveal()))}))
     if not cases:

@@ -95,7 +95,9 @@ class ConformanceTarget:
     def profile_for(self, association: str, **overrides: Any) -> ConnectionProfile:
         """The base profile switched to ``association`` ("pc", "mr", "us"): its IS 15959 client
         SAP and mechanism (kept from the base profile when that already is this association),
-        the target's secret, then ``overrides`` (e.g. ``client_sap=99``, ``password=…``)."""
+        the target's secret, then ``overrides`` (e.g. ``client_sap=99``, ``password=…``).
+        Ciphering is kept only for the base profile's own association: IS 15959 meters cipher
+        one association (typically US, HLS-GMAC) and serve the others in the clear."""
         adef: AssociationDef = get_association(association)
         key = adef.name.lower()
         base = self.profile
@@ -104,6 +106,7 @@ class ConformanceTarget:
             "association": key,
             "client_sap": base.client_sap if same else adef.client_sap,
             "mechanism": base.mechanism if same else int(adef.mechanism),
+            "ciphering": base.ciphering if same else "none",
             "password": None, "hls_key": None}
         mechanism = MechanismName(values["mechanism"])
         if mechanism is MechanismName.LOW:
