@@ -21,19 +21,17 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPdfWriter, QPen
 
-from meterreader import __version__
 from meterreader.atomic import atomic_path
 from meterreader.conformance.model import CheckOutcome, ConformanceReport, Evidence, Verdict
 from ui.conformance_models import VERDICT_BACKGROUND, VERDICT_FOREGROUND, VERDICT_TEXT
-from ui.report_layout import ACCENT, BODY_PT, DPI, GRID, MUTED, WARN, PageLayout
+from ui.report_layout import ACCENT, BODY_PT, GRID, MUTED, WARN, PageLayout, a4_writer
 
 __all__ = ["EVIDENCE_HEX_BYTES", "EVIDENCE_ROWS", "SIGN_OFF", "ConformanceLayout", "evidence_rows", "main",
            "write_pdf"]
 
-MARGIN_MM = 15.0
 #: Bytes of a frame printed in the evidence appendix (the rest is counted, not printed).
 EVIDENCE_HEX_BYTES = 48
 #: Evidence rows printed per failed check: the first and last half of this many when longer.
@@ -308,19 +306,6 @@ VERDICT_TEXT_OF = {v: t for t, v in VERDICT_TEXT.items()}
 
 # -- writing --------------------------------------------------------------------------------------
 
-def _writer(path: Path, report: ConformanceReport) -> QPdfWriter:
-    writer = QPdfWriter(str(path))
-    writer.setResolution(DPI)
-    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
-                                     QPageLayout.Orientation.Portrait,
-                                     QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
-                                     QPageLayout.Unit.Millimeter))
-    serial = report.identity.get("serial_number", "")
-    writer.setTitle(f"Conformance report {serial}".strip())
-    writer.setCreator(f"meterreader {__version__}")
-    return writer
-
-
 def write_pdf(report: ConformanceReport, path: str | os.PathLike[str], *,
               generated: dt.datetime | None = None) -> Path:
     """Write the PDF report of ``report`` to ``path`` (atomically); returns the path.
@@ -328,7 +313,8 @@ def write_pdf(report: ConformanceReport, path: str | os.PathLike[str], *,
     generated = generated or dt.datetime.now(dt.timezone.utc)
     target = Path(path)
     with atomic_path(target) as tmp:
-        writer = _writer(tmp, report)
+        serial = report.identity.get("serial_number", "")
+        writer = a4_writer(tmp, f"Conformance report {serial}".strip())
         doc = ConformanceLayout(writer, report, generated)
         _identity(doc)
         _checks(doc)

@@ -12,8 +12,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QRectF, QSizeF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPdfWriter, QPen
+from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
+from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QImage, QPageLayout, QPageSize,
+                           QPainter, QPdfWriter, QPen)
 
 from meterreader import __version__
 from meterreader.dlms.cosem_time import CosemDateTime
@@ -23,6 +24,8 @@ __all__ = ["ACCENT", "BODY_PT", "DPI", "GRID", "MIN_PT", "MUTED", "PageLayout", 
            "cell_text"]
 
 DPI = 300
+#: Page margins of both PDF reports (mm).
+MARGIN_MM = 15.0
 BODY_PT = 7.5
 MIN_PT = 5.5
 ACCENT = QColor("#1f4e79")
@@ -73,6 +76,20 @@ def cell_text(value: Any, column: ReadingColumn | None = None) -> str:
 
 
 # -- layout ---------------------------------------------------------------------------------------
+
+
+def a4_writer(path: Path, title: str) -> QPdfWriter:
+    """A QPdfWriter for ``path``: A4 portrait, :data:`DPI`, :data:`MARGIN_MM` margins,
+    ``title`` and meterreader as the creator."""
+    writer = QPdfWriter(str(path))
+    writer.setResolution(DPI)
+    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
+                                     QPageLayout.Orientation.Portrait,
+                                     QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
+                                     QPageLayout.Unit.Millimeter))
+    writer.setTitle(title)
+    writer.setCreator(f"meterreader {__version__}")
+    return writer
 
 class PageLayout:
     """Lays the report out into pages of drawing operations (device units, 300 dpi)."""

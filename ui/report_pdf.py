@@ -23,19 +23,17 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from PySide6.QtCore import QMarginsF
-from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPdfWriter
 
-from meterreader import __version__
+from PySide6.QtGui import QImage
+
 from meterreader.atomic import atomic_path
 from meterreader.india.events import describe_event
 from meterreader.reading.model import EVENT_SECTIONS, SECTION_TITLES, MeterReading, ReadingTable
-from ui.report_layout import (ACCENT, BODY_PT, DPI, MUTED, WARN, PageLayout as _Layout,
+from ui.report_layout import (ACCENT, BODY_PT, MUTED, WARN, PageLayout as _Layout, a4_writer,
                               cell_text)
 
 __all__ = ["cell_text", "daily_consumption", "main", "write_pdf"]
 
-MARGIN_MM = 15.0
 ENERGY_UNITS = ("Wh", "varh", "VAh", "kWh", "kvarh", "kVAh", "MWh", "Mvarh", "MVAh")
 #: The charts of a section, one image each: the units of the series it shows (the chart
 #: titles come from ui.charts). Billing: only the totals (OBIS E = 0), not the tariff zones.
@@ -254,18 +252,6 @@ def _layout(doc: _Layout) -> None:
 
 # -- writing --------------------------------------------------------------------------------------
 
-def _writer(path: Path, reading: MeterReading) -> QPdfWriter:
-    writer = QPdfWriter(str(path))
-    writer.setResolution(DPI)
-    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
-                                     QPageLayout.Orientation.Portrait,
-                                     QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
-                                     QPageLayout.Unit.Millimeter))
-    writer.setTitle(f"Meter reading {reading.identity.serial or ''}".strip())
-    writer.setCreator(f"meterreader {__version__}")
-    return writer
-
-
 def write_pdf(reading: MeterReading, path: str | os.PathLike[str], *,
               generated: dt.datetime | None = None) -> Path:
     """Write the PDF report of ``reading`` to ``path`` (atomically); returns the path.
@@ -273,7 +259,7 @@ def write_pdf(reading: MeterReading, path: str | os.PathLike[str], *,
     generated = generated or dt.datetime.now(dt.timezone.utc)
     target = Path(path)
     with atomic_path(target) as tmp:
-        writer = _writer(tmp, reading)
+        writer = a4_writer(tmp, f"Meter reading {reading.identity.serial or ''}".strip())
         doc = _Layout(writer, reading, generated)
         _layout(doc)
         doc.render(writer, target)
