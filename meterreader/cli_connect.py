@@ -14,6 +14,7 @@ import argparse
 import os
 import secrets as _random
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -82,14 +83,20 @@ def _system_title(text: str) -> bytes:
     return value
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError("must be > 0 and <= 3600 seconds")
-    return value
+def seconds_type(limit: float) -> Callable[[str], float]:
+    """An argparse type for a number of seconds in (0, ``limit``]."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not 0 < value <= limit:
+            raise argparse.ArgumentTypeError(f"must be > 0 and <= {limit:g} seconds")
+        return value
+    return parse
+
+
+_positive = seconds_type(3600)
 
 
 def _deviation_sign(text: str) -> int:

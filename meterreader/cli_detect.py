@@ -15,19 +15,12 @@ import threading
 from typing import IO, Any
 
 from meterreader.cli_connect import (EXIT_CODES_TEXT, EXIT_CONNECTION, EXIT_INTERRUPTED, EXIT_OK,
-                                     tcp_address)
+                                     seconds_type, tcp_address)
 
 __all__ = ["add_parser", "cli_options", "result_json", "run_detect"]
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= 600:
-        raise argparse.ArgumentTypeError("must be > 0 and <= 600 seconds")
-    return value
+_seconds = seconds_type(600)
 
 
 def cli_options(profile: Any) -> str:
